@@ -1,0 +1,27 @@
+"""ntpverify: machine-checked evidence for the implicit bias of next-token prediction.
+
+Public API (theory.md notation): instances (:class:`Instance`), the model (:func:`entropy`,
+:func:`loss`, :func:`loss_gap`, :func:`gradient`, :func:`default_step`), gradient descent
+(:func:`gd`), and the limit objects (:func:`solve`, :func:`F_basis`, :func:`project_F`,
+:func:`compatibility`, :func:`w_star`, :func:`separability`, :func:`max_margin`, :func:`w_mm`).
+"""
+
+from .compatibility import Compatibility, compatibility, w_star
+from .errors import InputError
+from .gd import Checkpoint, Trajectory, gd
+from .instance import Instance
+from .maxmargin import MaxMargin, max_margin, w_mm
+from .model import default_step, entropy, gradient, loss, loss_gap
+from .separability import Separability, separability
+from .solution import Solution, solve
+from .status import Inconclusive, Status
+from .subspace import FBasis, F_basis, project_F, project_F_perp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Checkpoint", "Compatibility", "F_basis", "FBasis", "Inconclusive", "InputError", "Instance",
+    "MaxMargin", "Separability", "Solution", "Status", "Trajectory", "compatibility", "default_step",
+    "entropy", "gd", "gradient", "loss", "loss_gap", "max_margin", "project_F", "project_F_perp",
+    "separability", "solve", "w_mm", "w_star",
+]
