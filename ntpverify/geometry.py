@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+import scipy.sparse as sp
 
 from .instance import Instance
 
@@ -47,6 +48,11 @@ class RankDecision:
     def clear(self) -> bool:
         return self.margin >= RANK_MARGIN_DECADES
 
+    @property
+    def margin_or_none(self) -> float | None:
+        """The margin for JSON, where ``inf`` (nothing near the cutoff) is ``null``."""
+        return None if np.isinf(self.margin) else self.margin
+
 
 def decide_rank(s: np.ndarray, n_total: int | None = None) -> RankDecision:
     """Rank of a matrix from its singular values ``s`` (descending), with the decision margin.
@@ -72,6 +78,16 @@ def _triples_rows(triples: np.ndarray, G: np.ndarray, V: int) -> np.ndarray:
     rows[idx, plus] = G[j]
     rows[idx, minus] = -G[j]
     return rows.reshape(n, V * r)
+
+
+def _triples_sparse(triples: np.ndarray, G: np.ndarray, V: int) -> sp.csr_matrix:
+    """The rows of :func:`_triples_rows` as a sparse matrix (2r nonzeros per row)."""
+    n, r = triples.shape[0], G.shape[1]
+    j, plus, minus = triples.T
+    cols = np.concatenate([plus[:, None] * r + np.arange(r), minus[:, None] * r + np.arange(r)], axis=1)
+    vals = np.concatenate([G[j], -G[j]], axis=1)
+    rows = np.repeat(np.arange(n), 2 * r)
+    return sp.csr_matrix((vals.ravel(), (rows, cols.ravel())), shape=(n, V * r))
 
 
 def combine(triples: np.ndarray, coeffs: np.ndarray, m: int, V: int) -> np.ndarray:
@@ -164,6 +180,14 @@ class Geometry:
     def A_in(self) -> np.ndarray:
         """Inequality rows in reduced coordinates (n_in × V·r)."""
         return _triples_rows(self.in_triples, self.G, self.V)
+
+    @cached_property
+    def A_eq_sparse(self) -> sp.csr_matrix:
+        return _triples_sparse(self.eq_triples, self.G, self.V)
+
+    @cached_property
+    def A_in_sparse(self) -> sp.csr_matrix:
+        return _triples_sparse(self.in_triples, self.G, self.V)
 
     # --- F and F⊥ ----------------------------------------------------------------------------
     @cached_property

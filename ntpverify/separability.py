@@ -1,9 +1,9 @@
 """NTP-separability (Definition 2), decided by an LP with a verified witness or Farkas certificate.
 
-In F⊥ coordinates ``W = lift(N c)`` constraint (a) holds identically and (b) reads ``M c ≥ 1``
-(geometry.py). The LP ``max t s.t. M c ≥ t𝟙, ‖c‖_∞ ≤ 1`` has value ``t* > 0`` iff the instance is
-separable (then ``c/t*`` is a witness); its dual is ``min ‖Mᵀy‖₁ s.t. y ≥ 0, 𝟙ᵀy = 1``, so at
-``t* = 0`` the dual solution y is a Farkas certificate: a nonnegative combination of the margin
+In reduced coordinates (geometry.py) the LP ``max t s.t. A_in b ≥ t𝟙, A_eq b = 0, ‖b‖_∞ ≤ 1``
+(sparse, 2r nonzeros a row) has value ``t* > 0`` iff the instance is separable (then ``b/t*`` is a
+witness); its dual is ``min ‖A_inᵀy + A_eqᵀy_eq‖₁ s.t. y ≥ 0, 𝟙ᵀy = 1``, so at ``t* = 0`` the
+dual solution y is a Farkas certificate: a nonnegative combination of the margin
 constraints, plus a free combination ``y_eq`` of the equalities, that sums to the zero matrix while
 its right-hand sides sum to ``𝟙ᵀy = 1 > 0``. Both are re-checked in numpy against H itself.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from .compatibility import certificate_defect
@@ -86,15 +87,20 @@ def farkas_certificate(geo: Geometry, y: np.ndarray) -> tuple[np.ndarray, np.nda
     return coeffs, rows, certificate_defect(geo, rows, coeffs)
 
 
-def _solve_lp(M: np.ndarray):
-    """``max t s.t. −M c + t𝟙 ≤ 0, −1 ≤ c ≤ 1`` with HiGHS."""
-    n_in, n = M.shape
+def _solve_lp(geo: Geometry):
+    """``max t s.t. −A_in b + t𝟙 ≤ 0, A_eq b = 0, −1 ≤ b ≤ 1`` with HiGHS (sparse)."""
+    n_in, n = geo.A_in_sparse.shape
     cost = np.zeros(n + 1)
     cost[-1] = -1.0
-    A_ub = np.hstack([-M, np.ones((n_in, 1))])
+    A_ub = sp.hstack([-geo.A_in_sparse, sp.csr_matrix(np.ones((n_in, 1)))], format="csr")
+    eq = {}
+    if geo.A_eq_sparse.shape[0]:
+        eq = {"A_eq": sp.hstack([geo.A_eq_sparse, sp.csr_matrix((geo.A_eq_sparse.shape[0], 1))], format="csr"),
+              "b_eq": np.zeros(geo.A_eq_sparse.shape[0])}
     bounds = [(-1.0, 1.0)] * n + [(None, None)]
     return linprog(cost, A_ub=A_ub, b_ub=np.zeros(n_in), bounds=bounds, method="highs",
-                   options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
+                   options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+                   **eq)
 
 
 def _not_separable(geo: Geometry, y: np.ndarray, margin: float) -> Separability:
@@ -117,17 +123,13 @@ def separability_of(geo: Geometry) -> Separability:
     if not geo.rank_F.clear:
         return Separability(Status("inconclusive", f"rank of the equation system is ambiguous "
                                    f"(margin {geo.rank_F.margin:.2f} decades)"), None)
-    M = geo.M
-    if M.shape[1] == 0:
-        y = np.full(M.shape[0], 1.0 / M.shape[0])
-        return _not_separable(geo, y, 0.0)
-    res = _solve_lp(M)
+    res = _solve_lp(geo)
     if res.status != 0:
         return Separability(Status("inconclusive", f"HiGHS did not reach optimality: {res.message}"), None)
     t = -res.fun
-    tau = float(t / np.abs(M).sum(axis=1).max())
+    tau = float(t / abs(geo.A_in_sparse).sum(axis=1).max())
     if tau > SEPARABLE_MIN_MARGIN:
-        W = geo.lift(geo.Fperp_basis @ (res.x[:-1] / t))
+        W = geo.lift(res.x[:-1] / t)
         spread, min_margin = definition2_violation(geo, W)
         if spread > WITNESS_RTOL or min_margin < 1.0 - WITNESS_RTOL:
             return Separability(Status("inconclusive", f"LP witness failed its check (spread "

@@ -78,9 +78,9 @@ class Solution:
     def certificates(self) -> dict[str, Any]:
         geo = self.geometry
         return {
-            "F": {"status": self.status["F"].to_dict(), "rank_margin_decades": geo.rank_F.margin,
+            "F": {"status": self.status["F"].to_dict(), "rank_margin_decades": geo.rank_F.margin_or_none,
                   "rank_cutoff": geo.rank_F.cutoff, "rank_H": geo.rank_H.rank,
-                  "rank_H_margin_decades": geo.rank_H.margin},
+                  "rank_H_margin_decades": geo.rank_H.margin_or_none},
             "compatibility": self.compat.to_dict(),
             "separability": self.sep.to_dict(),
             "W_mm": self.mm.to_dict(),
