@@ -1,0 +1,68 @@
+"""Hypothesis profiles and the GD budgets that go with them.
+
+``ci`` derives from Hypothesis's built-in ``ci`` profile (derandomized, no example database, no
+deadline); ``dev`` is for local iteration; ``thorough`` for long seeded runs; ``search`` is what
+``ntpverify search`` uses for conjectures (random, targeting and shrinking on). Every profile sets
+``deadline=None``: GD examples take milliseconds to seconds by design.
+
+Example counts: solver-only properties run ``solver_examples``, GD properties ``gd_examples`` with
+``gd_steps`` steps (issue 3: ≥ 200 and ≥ 50 in ci; issue 5: ≥ 1e5 steps in ci, 1e6 in thorough).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, Phase, settings
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much each kind of property spends per run."""
+
+    solver_examples: int
+    gd_examples: int
+    gd_steps: int
+
+
+BUDGETS: dict[str, Budget] = {
+    "ci": Budget(solver_examples=200, gd_examples=50, gd_steps=100_000),
+    "dev": Budget(solver_examples=50, gd_examples=10, gd_steps=20_000),
+    "thorough": Budget(solver_examples=1000, gd_examples=1000, gd_steps=1_000_000),
+    "search": Budget(solver_examples=200, gd_examples=200, gd_steps=20_000),
+}
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+_active = "dev"
+
+
+def register() -> None:
+    """Register every profile with Hypothesis (idempotent)."""
+    settings.register_profile("ci", settings.get_profile("ci"), deadline=None, database=None,
+                              derandomize=True, print_blob=True, suppress_health_check=_SLOW_OK)
+    settings.register_profile("dev", deadline=None, print_blob=True, suppress_health_check=_SLOW_OK)
+    settings.register_profile("thorough", deadline=None, print_blob=True, database=None,
+                              suppress_health_check=_SLOW_OK)
+    settings.register_profile("search", deadline=None, database=None, suppress_health_check=_SLOW_OK,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target,
+                                      Phase.shrink])
+
+
+def activate(name: str) -> None:
+    """Load profile ``name`` in Hypothesis and make its :class:`Budget` current."""
+    global _active
+    if name not in BUDGETS:
+        raise ValueError(f"unknown profile {name!r}; choose from {sorted(BUDGETS)}")
+    register()
+    settings.load_profile(name)
+    _active = name
+
+
+def active() -> str:
+    return _active
+
+
+def budget() -> Budget:
+    """The budget of the active profile."""
+    return BUDGETS[_active]

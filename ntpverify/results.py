@@ -1,0 +1,48 @@
+"""Per-example outcomes of property checks, for the report and the inconclusive budget.
+
+Each process keeps a tally per claim (``tally``); when ``NTPVERIFY_RESULTS_DIR`` is set it also
+appends one JSON line per example to ``results-<pid>.jsonl`` there: one file per process, so
+pytest-xdist workers never write to the same file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import exactjson
+
+if TYPE_CHECKING:
+    from .instance import Instance
+    from .verdict import Verdict
+
+ENV_DIR = "NTPVERIFY_RESULTS_DIR"
+
+#: ``tally[claim][outcome]`` for this process.
+tally: defaultdict[str, Counter] = defaultdict(Counter)
+
+
+def record(verdict: Verdict, inst: Instance) -> None:
+    """Count ``verdict`` and, if a results directory is configured, append it there."""
+    tally[verdict.claim][verdict.outcome] += 1
+    directory = os.environ.get(ENV_DIR)
+    if not directory:
+        return
+    row = {"claim": verdict.claim, "outcome": verdict.outcome, "observed": verdict.observed,
+           "bound": verdict.bound, "score": verdict.score, "source": verdict.source,
+           "detail": verdict.detail, "regime": inst.extras.get("x-regime"),
+           "instance_hash": inst.content_hash()[:16]}
+    path = Path(directory) / f"results-{os.getpid()}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(exactjson.dumps(row) + "\n")
+
+
+def read_all(directory: str | os.PathLike[str]) -> list[dict]:
+    """Every row written under ``directory`` by any process."""
+    rows: list[dict] = []
+    for path in sorted(Path(directory).glob("results-*.jsonl")):
+        rows.extend(exactjson.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
+    return rows

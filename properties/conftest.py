@@ -1,0 +1,63 @@
+"""Profiles, the archive of shrunk counterexamples, and the inconclusive budget for `pytest properties/`.
+
+Choose a profile with ``--hypothesis-profile {ci,dev,thorough}``; without one, ``ci`` is used when
+the ``CI`` environment variable is set and ``dev`` otherwise. Property tests are named
+``test_<claim id>_<what>`` so that ``-k <claim id>`` selects one claim.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from ntpverify import archive, claims, profiles, results
+
+profiles.register()
+
+#: At most this fraction of a property's examples may be inconclusive (issue 3); measured
+#: per test function, in the process that ran it.
+INCONCLUSIVE_BUDGET = 0.05
+_CLAIM_NAME = re.compile(r"^test_([A-Z][0-9]+[a-z]?)_")
+_BLOB = re.compile(r"@reproduce_failure\(([^)]*)\)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    name = config.getoption("hypothesis_profile", None) or ("ci" if os.environ.get("CI") else "dev")
+    profiles.activate(name)
+
+
+def claim_of(item: pytest.Item) -> str | None:
+    """The claim id a property test checks, from its name ``test_<id>_...``."""
+    match = _CLAIM_NAME.match(getattr(item, "originalname", item.name))
+    return match.group(1) if match else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    claim = claim_of(item)
+    before = dict(results.tally[claim]) if claim else {}
+    outcome = yield
+    if claim:
+        counts = {k: results.tally[claim][k] - before.get(k, 0) for k in ("pass", "fail", "inconclusive")}
+        total = sum(counts.values())
+        if total and counts["inconclusive"] > INCONCLUSIVE_BUDGET * total:
+            raise AssertionError(f"{claim}: {counts['inconclusive']} of {total} examples inconclusive, "
+                                 f"over the budget of {INCONCLUSIVE_BUDGET:.0%} (see the statistics)")
+    return outcome
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if call.when == "call":
+        noted = archive.take_noted()
+        if report.failed and noted is not None:
+            blob = _BLOB.search(report.longreprtext or "")
+            path = archive.write(
+                claims.get(noted.verdict.claim).to_dict(), noted.verdict, noted.inst, noted.params,
+                replay={"kind": "claim", "nodeid": item.nodeid},
+                hypothesis={"profile": profiles.active(), "reproduce_failure": blob.group(1) if blob else None})
+            report.sections.append(("ntpverify archive", f"shrunk counterexample archived at {path}"))
+    return report
