@@ -1,0 +1,1 @@
+"""Checks of the claim catalogue, one module per theme; each ``check_<ID>(inst, **params) -> Verdict``."""
