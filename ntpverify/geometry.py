@@ -192,11 +192,10 @@ class Geometry:
     # --- F and F⊥ ----------------------------------------------------------------------------
     @cached_property
     def _svd_eq(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n = self.V * self.r
+        """Thin SVD ``A_eq = U diag(s) Vt`` (only the row space is needed for F, W⋆, P_F)."""
         if self.A_eq.shape[0] == 0:
-            return np.zeros((0, 0)), np.zeros(0), np.eye(n)
-        U, s, Vt = np.linalg.svd(self.A_eq, full_matrices=True)
-        return U, s, Vt
+            return np.zeros((0, 0)), np.zeros(0), np.zeros((0, self.V * self.r))
+        return np.linalg.svd(self.A_eq, full_matrices=False)
 
     @cached_property
     def rank_F(self) -> RankDecision:
@@ -209,13 +208,17 @@ class Geometry:
 
     @cached_property
     def F_basis(self) -> np.ndarray:
-        """Orthonormal basis of F in reduced coordinates (dim F × V·r)."""
+        """Orthonormal basis Q of F in reduced coordinates (dim F × V·r)."""
         return self._svd_eq[2][: self.F_dim]
 
     @cached_property
     def Fperp_basis(self) -> np.ndarray:
-        """Orthonormal basis ``N`` of ``F⊥ ∩ {B Rᵀ}`` in reduced coordinates (V·r × n)."""
-        return self._svd_eq[2][self.F_dim :].T
+        """Orthonormal basis ``N`` of ``F⊥ ∩ {B Rᵀ}`` in reduced coordinates (V·r × n), the
+        orthogonal complement of Q (a full SVD, computed only when asked for)."""
+        n = self.V * self.r
+        if self.F_dim == 0:
+            return np.eye(n)
+        return np.linalg.svd(self.F_basis, full_matrices=True)[2][self.F_dim :].T
 
     def project_F_reduced(self, B: np.ndarray) -> np.ndarray:
         """``P_F`` in reduced coordinates: ``Qᵀ Q vec(B)`` with Q the orthonormal basis of F."""
@@ -226,8 +229,21 @@ class Geometry:
         """``P_F(W)`` (V×d). F lies in ``{B Rᵀ}``, so ``P_F(W) = P_F(W R Rᵀ)``."""
         return self.lift(self.project_F_reduced(self.reduce(W)))
 
+    def eq_multipliers(self, x: np.ndarray) -> np.ndarray:
+        """Least-squares ``β`` with ``A_eqᵀ β ≈ x`` (x in reduced coordinates), from the thin SVD:
+        ``β = U_k S_k⁻¹ Q x``."""
+        U, s, _ = self._svd_eq
+        k = self.F_dim
+        return U[:, :k] @ ((self.F_basis @ x) / s[:k])
+
+    @cached_property
+    def M_perp(self) -> np.ndarray:
+        """Margin rows projected onto F⊥, ``A_in (I − QᵀQ)`` (n_in × V·r): for b ∈ F⊥ the margins
+        are ``A_in b = M_perp b``, and ``‖M_perpᵀu‖ = ‖P_{F⊥} A_inᵀ u‖`` is the LDP objective."""
+        return self.A_in - (self.A_in @ self.F_basis.T) @ self.F_basis
+
     @cached_property
     def M(self) -> np.ndarray:
-        """Margin rows in F⊥ coordinates, ``M = A_in N`` (n_in × n): W = lift(N c) is feasible for
+        """Margin rows in F⊥ coordinates, ``M = A_in N`` (n_in × n): ``W = lift(N c)`` meets
         Definition 2 iff ``M c ≥ 1``."""
         return self.A_in @ self.Fperp_basis

@@ -1,12 +1,16 @@
 """W^mm, the NTP-SVM solution (Definition 3), computed two independent ways and then certified.
 
-``W^mm = argmin ‖W‖ s.t. (a) W ∈ F⊥, (b) (e_{a_j} − e_v)ᵀ W h_j ≥ 1 for v ∉ S_j``. In F⊥
-coordinates (``W = lift(N c)``) this is the least-distance problem ``min ½‖c‖² s.t. M c ≥ 𝟙``,
-whose KKT conditions are ``c = Mᵀα, α ≥ 0, M c ≥ 𝟙, α ⊙ (M c − 𝟙) = 0``.
+``W^mm = argmin ‖W‖ s.t. (a) W ∈ F⊥, (b) (e_{a_j} − e_v)ᵀ W h_j ≥ 1 for v ∉ S_j``. In reduced
+coordinates restricted to F⊥ this is the least-distance problem ``min ½‖c‖² s.t. M c ≥ 𝟙`` with
+``M = A_in P_{F⊥}`` (``Geometry.M_perp``), whose KKT conditions are ``c = Mᵀα, α ≥ 0, M c ≥ 𝟙,
+α ⊙ (M c − 𝟙) = 0`` (any solution of ``c = Mᵀα`` lies in F⊥, so (a) holds).
 
 * ``method="nnls"`` (default): Lawson–Hanson's LDP reduction. With ``E = [Mᵀ; 𝟙ᵀ]`` and
-  ``f = e_{n+1}``, solve ``u = argmin_{u≥0} ‖E u − f‖``; then ``c = Mᵀu / (1 − 𝟙ᵀu)`` and
-  ``α = u / (1 − 𝟙ᵀu)``.
+  ``f = e_{n+1}``, solve ``u = argmin_{u≥0} ‖E u − f‖``. Its residual satisfies
+  ``‖Eu − f‖² = 1 − 𝟙ᵀu =: δ``; if δ > 0, ``c = Mᵀu / δ``, ``α = u / δ`` and ``‖c‖² = 1/δ − 1``;
+  if δ = 0, ``Mᵀu = 0`` with ``𝟙ᵀu = 1``: u is a Farkas certificate of non-separability. The
+  same solve therefore decides separability; whichever outcome verifies (KKT or Farkas) stands,
+  and the HiGHS LP of separability.py is the independent cross-check (claim D6).
 * ``method="clarabel"``: cvxpy + Clarabel on the original equality-constrained QP in reduced
   coordinates, at tolerances 1e-12 (theory.md §7: default tolerances pick a wrong active set).
 
@@ -21,11 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import lstsq
 from scipy.optimize import nnls
 
 from .geometry import Geometry, combine
 from .instance import Instance
-from .separability import Separability, definition2_violation, separability_of
+from .separability import Separability, definition2_violation, not_separable, separability_of
 from .status import Inconclusive, Status
 
 #: Acceptance bound on every relative KKT residual (issue 2: ``ok`` means ≤ 1e-9). Polished
@@ -41,6 +46,10 @@ CLARABEL_SETTINGS = dict(tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, t
                          tol_infeas_rel=1e-12, tol_ktratio=1e-10, max_iter=400)
 
 METHODS = ("nnls", "clarabel")
+
+#: Below this LDP residual δ = 1/(1 + ‖W^mm‖²) no primal candidate is formed (‖W^mm‖ > 3e6,
+#: far past the margins where KKT verification holds at 1e-9, theory.md §7).
+LDP_MIN_RESIDUAL = 1e-13
 
 
 @dataclass(frozen=True)
@@ -72,17 +81,14 @@ class MaxMargin:
         return out
 
 
-def ldp_candidate(M: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(c, α)`` from Lawson–Hanson's LDP via NNLS, or ``None`` if it reports infeasibility."""
+def ldp(M: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(u, δ)``: Lawson–Hanson NNLS for the LDP of ``min ½‖c‖² s.t. M c ≥ 𝟙``, δ = 1 − 𝟙ᵀu."""
     n_in, n = M.shape
     E = np.vstack([M.T, np.ones((1, n_in))])
     f = np.zeros(n + 1)
     f[-1] = 1.0
     u, _ = nnls(E, f, maxiter=50 * max(n_in, 10))
-    denom = 1.0 - u.sum()
-    if denom <= 1e-14:
-        return None
-    return (M.T @ u) / denom, u / denom
+    return u, 1.0 - float(u.sum())
 
 
 def clarabel_candidate(geo: Geometry) -> tuple[np.ndarray, np.ndarray] | None:
@@ -113,8 +119,8 @@ def polish(M: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``α_A ≥ 0`` with ``c = M_Aᵀ α_A`` (least squares; NNLS if that has negative entries, which a
     degenerate active set allows)."""
     MA = M[active]
-    c = np.linalg.lstsq(MA, np.ones(active.size), rcond=None)[0]
-    aA = np.linalg.lstsq(MA.T, c, rcond=None)[0]
+    c = lstsq(MA, np.ones(active.size), lapack_driver="gelsy", check_finite=False)[0]
+    aA = lstsq(MA.T, c, lapack_driver="gelsy", check_finite=False)[0]
     if aA.min() < 0.0:
         aA = nnls(MA.T, c)[0]
     alpha = np.zeros(M.shape[0])
@@ -134,8 +140,7 @@ def kkt_residuals(geo: Geometry, W: np.ndarray, alpha: np.ndarray) -> dict[str, 
     Z = W @ geo.inst.embeddings.T
     j, a, v = geo.in_triples.T
     margins = Z[a, j] - Z[v, j]
-    rest = geo.reduce(W).reshape(-1) - geo.A_in.T @ alpha
-    beta = np.linalg.lstsq(geo.A_eq.T, rest, rcond=None)[0] if geo.A_eq.shape[0] else np.zeros(0)
+    beta = geo.eq_multipliers(geo.reduce(W).reshape(-1) - geo.A_in.T @ alpha)
     C = combine(geo.in_triples, alpha, geo.m, geo.V) + combine(geo.eq_triples, beta, geo.m, geo.V)
     normW2 = float(np.sum(W * W))
     total = alpha.sum()
@@ -149,10 +154,11 @@ def kkt_residuals(geo: Geometry, W: np.ndarray, alpha: np.ndarray) -> dict[str, 
     }
 
 
-def _certify(geo: Geometry, c_raw: np.ndarray, alpha_raw: np.ndarray, method: str) -> MaxMargin:
-    M = geo.M
+def certify(geo: Geometry, c_raw: np.ndarray, alpha_raw: np.ndarray, method: str) -> MaxMargin:
+    """Polish a candidate ``(c, α)`` (reduced coordinates) and accept it only if KKT verifies."""
+    M = geo.M_perp
     c, alpha = polish(M, active_set(M, c_raw, alpha_raw))
-    W = geo.lift(geo.Fperp_basis @ c)
+    W = geo.lift(c)
     kkt = kkt_residuals(geo, W, alpha)
     change = float(np.linalg.norm(c - c_raw) / np.linalg.norm(c))
     worst = max(kkt, key=kkt.get)
@@ -163,31 +169,64 @@ def _certify(geo: Geometry, c_raw: np.ndarray, alpha_raw: np.ndarray, method: st
                      float(np.linalg.norm(W)), kkt, alpha, geo.in_triples, method, change)
 
 
-def max_margin_of(geo: Geometry, sep: Separability, method: str = "nnls") -> MaxMargin:
-    """W^mm from the shared geometry, given the separability decision ``sep``."""
+def _undefined(method: str) -> MaxMargin:
+    return MaxMargin(Status("undefined", "every context has full support: no margin constraint, "
+                            "W^mm does not exist (theory.md §5)"), method=method)
+
+
+def _follow(sep: Separability, method: str) -> MaxMargin:
+    """W^mm's status when separability did not come out ``ok``."""
+    state = "infeasible" if sep.separable is False else "inconclusive"
+    return MaxMargin(Status(state, f"separability: {sep.status.reason}"), method=method)
+
+
+def _by_ldp(geo: Geometry) -> tuple[Separability, MaxMargin]:
+    """One NNLS decides both (see module docstring); the LP decides if neither outcome verifies."""
+    u, delta = ldp(geo.M_perp)
+    if delta > LDP_MIN_RESIDUAL:
+        mm = certify(geo, geo.M_perp.T @ u / delta, u / delta, "nnls")
+        if mm.status.ok:
+            spread, min_margin = definition2_violation(geo, mm.W_mm)
+            return Separability(Status("ok", "W^mm is a KKT-verified witness"), True, method="ldp",
+                                witness=mm.W_mm, witness_check=min_margin), mm
+    sep = not_separable(geo, u, None, "ldp")
+    if sep.separable is False:
+        return sep, _follow(sep, "nnls")
+    sep = separability_of(geo)
+    if sep.separable is True:
+        return sep, MaxMargin(Status("inconclusive", "the LP finds the instance separable but the LDP "
+                                     "solution failed KKT verification"), method="nnls")
+    return sep, _follow(sep, "nnls")
+
+
+def _by_clarabel(geo: Geometry) -> tuple[Separability, MaxMargin]:
+    sep = separability_of(geo)
+    if sep.separable is not True:
+        return sep, _follow(sep, "clarabel")
+    raw = clarabel_candidate(geo)
+    if raw is None:
+        return sep, MaxMargin(Status("inconclusive", "Clarabel did not report an optimal solution "
+                                     "although the LP found the instance separable"), method="clarabel")
+    return sep, certify(geo, raw[0], raw[1], "clarabel")
+
+
+def decide(geo: Geometry, method: str = "nnls") -> tuple[Separability, MaxMargin]:
+    """Separability (Definition 2) and W^mm (Definition 3) of the instance behind ``geo``."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     if geo.in_triples.shape[0] == 0:
-        return MaxMargin(Status("undefined", "every context has full support: no margin "
-                                "constraint, W^mm does not exist (theory.md §5)"), method=method)
-    if sep.separable is not True:
-        state = "infeasible" if sep.separable is False else "inconclusive"
-        return MaxMargin(Status(state, f"separability: {sep.status.reason}"), method=method)
-    if method == "nnls":
-        cand = ldp_candidate(geo.M)
-    else:
-        raw = clarabel_candidate(geo)
-        cand = None if raw is None else (geo.Fperp_basis.T @ raw[0], raw[1])
-    if cand is None:
-        return MaxMargin(Status("inconclusive", f"{method} reported no solution although the LP "
-                                "found the instance separable"), method=method)
-    return _certify(geo, *cand, method)
+        return (Separability(Status("ok", "no margin inequalities: every context has full support"), True),
+                _undefined(method))
+    if not geo.rank_F.clear:
+        reason = f"rank of the equation system is ambiguous (margin {geo.rank_F.margin:.2f} decades)"
+        return Separability(Status("inconclusive", reason), None), MaxMargin(Status("inconclusive", reason),
+                                                                               method=method)
+    return _by_ldp(geo) if method == "nnls" else _by_clarabel(geo)
 
 
 def max_margin(inst: Instance, method: str = "nnls") -> MaxMargin:
     """W^mm of ``inst`` (Definition 3), certified by its KKT conditions."""
-    geo = Geometry(inst)
-    return max_margin_of(geo, separability_of(geo), method)
+    return decide(Geometry(inst), method)[1]
 
 
 def w_mm(inst: Instance, method: str = "nnls") -> np.ndarray | None:

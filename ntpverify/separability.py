@@ -43,6 +43,7 @@ class Separability:
     status: Status
     separable: bool | None
     lp_margin: float | None = None
+    method: str = "lp"
     witness: np.ndarray | None = None
     witness_check: float | None = None
     farkas_y: np.ndarray | None = None
@@ -50,7 +51,7 @@ class Separability:
     farkas_defect: float | None = None
 
     def to_dict(self) -> dict:
-        out: dict = {"status": self.status.to_dict(), "lp_margin": self.lp_margin}
+        out: dict = {"status": self.status.to_dict(), "method": self.method, "lp_margin": self.lp_margin}
         if self.witness_check is not None:
             out["witness_min_margin"] = self.witness_check
         if self.farkas_y is not None:
@@ -103,15 +104,19 @@ def _solve_lp(geo: Geometry):
                    **eq)
 
 
-def _not_separable(geo: Geometry, y: np.ndarray, margin: float) -> Separability:
+def not_separable(geo: Geometry, y: np.ndarray, margin: float | None, method: str) -> Separability:
+    """The verdict "not separable" if ``y`` (margin multipliers, clipped to ≥ 0 and normalized to
+    𝟙ᵀy = 1) completes to a Farkas certificate that passes its check; inconclusive otherwise."""
     y = np.clip(y, 0.0, None)
-    y = y / y.sum()
-    coeffs, rows, defect = farkas_certificate(geo, y)
+    if not y.sum() > 0:
+        return Separability(Status("inconclusive", "no nonnegative multipliers to certify with"), None,
+                            margin, method)
+    coeffs, rows, defect = farkas_certificate(geo, y / y.sum())
     if defect > FARKAS_RTOL:
-        return Separability(Status("inconclusive", f"LP margin {margin:.3g} is ~0 but the Farkas "
-                                   f"certificate failed its check (defect {defect:.3g})"), None, margin)
+        return Separability(Status("inconclusive", f"the Farkas certificate failed its check "
+                                   f"(defect {defect:.3g} > {FARKAS_RTOL:g})"), None, margin, method)
     return Separability(Status("infeasible", "no W satisfies Definition 2; Farkas certificate "
-                               "verified"), False, margin, farkas_y=coeffs, farkas_rows=rows,
+                               "verified"), False, margin, method, farkas_y=coeffs, farkas_rows=rows,
                         farkas_defect=defect)
 
 
@@ -134,8 +139,8 @@ def separability_of(geo: Geometry) -> Separability:
         if spread > WITNESS_RTOL or min_margin < 1.0 - WITNESS_RTOL:
             return Separability(Status("inconclusive", f"LP witness failed its check (spread "
                                        f"{spread:.3g}, min margin {min_margin:.17g})"), None, tau)
-        return Separability(Status("ok", "witness verified"), True, tau, W, min_margin)
-    return _not_separable(geo, -res.ineqlin.marginals, tau)
+        return Separability(Status("ok", "witness verified"), True, tau, witness=W, witness_check=min_margin)
+    return not_separable(geo, -res.ineqlin.marginals, tau, "lp")
 
 
 def separability(inst: Instance) -> Separability:

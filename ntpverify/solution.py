@@ -10,9 +10,9 @@ import numpy as np
 from .compatibility import Compatibility, compatibility_of
 from .geometry import Geometry
 from .instance import Instance
-from .maxmargin import MaxMargin, max_margin_of
+from .maxmargin import MaxMargin, decide
 from .model import entropy
-from .separability import Separability, separability_of
+from .separability import Separability
 from .status import Status
 
 
@@ -126,10 +126,10 @@ class Solution:
 
 
 def solve(inst: Instance, method: str = "nnls") -> Solution:
-    """Entropy, F, compatibility with W⋆, separability, and W^mm (by ``method``: ``"nnls"`` or
-    ``"clarabel"``), each verified and carrying a status."""
+    """Entropy, F, compatibility with W⋆, separability, and W^mm, each verified and carrying a
+    status. ``method="nnls"`` decides separability and W^mm with one LDP solve (fast);
+    ``"clarabel"`` uses the HiGHS LP and cvxpy + Clarabel (independent; see maxmargin.py)."""
     geo = Geometry(inst)
     compat = compatibility_of(geo)
-    sep = separability_of(geo)
-    mm = max_margin_of(geo, sep, method)
+    sep, mm = decide(geo, method)
     return Solution(inst, geo, entropy(inst), compat, sep, mm)
