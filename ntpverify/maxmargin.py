@@ -41,6 +41,10 @@ KKT_RTOL = 1e-9
 #: treated as inactive when reading a conic solver's duals (Clarabel at 1e-12 leaves ~1e-12 there).
 ACTIVE_DUAL_RTOL = 1e-7
 ACTIVE_SLACK = 1e-9
+#: Relative singular-value cutoff of the polish's least-squares solves. Active sets are often
+#: rank-deficient (more active margins than dimensions); with LAPACK's default cutoff (~eps) a
+#: spurious 1e-15 singular value was kept and blew a component of c out of F⊥ (measured: 0.09).
+POLISH_RCOND = 1e-10
 #: Clarabel settings: tight tolerances as theory.md §7 measured (relative error ~5e-13).
 CLARABEL_SETTINGS = dict(tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, tol_infeas_abs=1e-12,
                          tol_infeas_rel=1e-12, tol_ktratio=1e-10, max_iter=400)
@@ -119,8 +123,8 @@ def polish(M: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``α_A ≥ 0`` with ``c = M_Aᵀ α_A`` (least squares; NNLS if that has negative entries, which a
     degenerate active set allows)."""
     MA = M[active]
-    c = lstsq(MA, np.ones(active.size), lapack_driver="gelsy", check_finite=False)[0]
-    aA = lstsq(MA.T, c, lapack_driver="gelsy", check_finite=False)[0]
+    c = lstsq(MA, np.ones(active.size), cond=POLISH_RCOND, lapack_driver="gelsy", check_finite=False)[0]
+    aA = lstsq(MA.T, c, cond=POLISH_RCOND, lapack_driver="gelsy", check_finite=False)[0]
     if aA.min() < 0.0:
         aA = nnls(MA.T, c)[0]
     alpha = np.zeros(M.shape[0])

@@ -10,6 +10,7 @@ import pytest
 
 import ntpverify as nv
 from ntpverify.geometry import Geometry
+from ntpverify.sampling import random_instance
 
 CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 CASE_FILES = sorted(CASES.glob("*.json"))
@@ -135,23 +136,7 @@ def test_solution_json_is_exact_and_finite():
         assert exactjson.loads(exactjson.dumps(d)) == d
 
 
-def random_instance(rng: np.random.Generator, V: int, m: int, d: int, kind: str) -> nv.Instance:
-    H = rng.standard_normal((m, d))
-    if kind == "duplicated" and m > 1:
-        H[m // 2:] = H[: m - m // 2]
-    if kind == "collinear" and m > 1:
-        H[1] = -2.5 * H[0]
-    P = np.zeros((m, V))
-    for j in range(m):
-        k = int(rng.integers(1, V + 1)) if j else int(rng.integers(1, V))
-        S = rng.choice(V, size=k, replace=False)
-        x = np.exp(rng.uniform(-4.6, 4.6, size=k))
-        P[j, S] = x / x.sum()
-    w = rng.uniform(0.1, 1.0, m)
-    return nv.Instance(H, w / w.sum(), P)
-
-
-@pytest.mark.parametrize("kind", ["generic", "duplicated", "collinear"])
+@pytest.mark.parametrize("kind", ["generic", "narrow", "duplicated", "collinear", "rank_deficient", "one_hot"])
 def test_random_instances_are_certified(kind):
     """Every ok W^mm has KKT ≤ 1e-9, every infeasible a verified certificate, W⋆ its equations
     to 1e-10 (the full-size sweep of issue 2 is benchmarks/solve_sweep.py)."""
