@@ -7,6 +7,7 @@ Public API (theory.md notation): instances (:class:`Instance`), the model (:func
 """
 
 from .compatibility import Compatibility, compatibility, w_star
+from .conjecture import conjecture, target
 from .errors import InputError
 from .gd import Checkpoint, Trajectory, gd
 from .instance import Instance
@@ -21,7 +22,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Checkpoint", "Compatibility", "F_basis", "FBasis", "Inconclusive", "InputError", "Instance",
-    "MaxMargin", "Separability", "Solution", "Status", "Trajectory", "compatibility", "default_step",
+    "MaxMargin", "Separability", "Solution", "Status", "Trajectory", "compatibility", "conjecture",
+    "default_step",
     "entropy", "gd", "gradient", "loss", "loss_gap", "max_margin", "project_F", "project_F_perp",
-    "separability", "solve", "w_mm", "w_star",
+    "separability", "solve", "target", "w_mm", "w_star",
 ]

@@ -15,6 +15,7 @@ or the search runner calls :func:`write_noted` once the run has failed.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import os
 import subprocess
@@ -53,8 +54,9 @@ def path_for(claim: str, inst: Instance, params: dict[str, Any] | None = None) -
     return root() / _safe(claim) / f"{identity_hash(claim, inst, params)[:20]}.json"
 
 
+@functools.cache
 def git_revision() -> str | None:
-    """The current git revision of the working tree, if there is one."""
+    """The current git revision of the working tree, if there is one (asked once per process)."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
                              cwd=Path(__file__).resolve().parent)
@@ -92,11 +94,15 @@ def write(claim: dict[str, Any], verdict: Verdict, inst: Instance, params: dict[
     """Write one counterexample file atomically and return its path.
 
     ``claim`` holds ``id``, ``kind``, ``statement`` and ``tolerance``; ``replay`` says how to re-run
-    it (``kind`` "claim" or "conjecture", and for conjectures the file and name).
+    it (``kind`` "claim" or "conjecture", and for conjectures the file and name). A counterexample
+    archived before (same claim, instance and params) keeps its first file: the date, seed and
+    replay blob of its discovery.
     """
     from . import __version__
 
     path = path_for(claim["id"], inst, params)
+    if path.exists():
+        return path
     doc = {
         "format": FORMAT,
         "claim": claim,
@@ -121,8 +127,15 @@ def load(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a counterexample file, checking its format; the instance is rebuilt exactly."""
     from .errors import InputError
 
-    doc = exactjson.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError("<file>", f"{path}: cannot be read: {e}") from None
+    doc = exactjson.loads(text)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputError("format", f"expected {FORMAT!r}")
+    for key in ("claim", "instance", "params"):
+        if not isinstance(doc.get(key), dict):
+            raise InputError(key, "missing or not an object")
     doc["instance"] = Instance.from_dict(doc["instance"])
     return doc

@@ -6,7 +6,8 @@ and returns a result object with ``to_dict()`` (printed as exact JSON with ``--j
 failure never leaves half an answer on stdout.
 
 Exit status: 0 success; 2 bad input or usage, with one line ``ntpverify: error: ...`` on stderr;
-1 internal failure, also one line. The mathematics is imported inside the handlers so that
+1 internal failure, also one line, or when the result says so through an ``exit_status``
+attribute (a refuted conjecture, a replayed case that still fails, a failing regression). The mathematics is imported inside the handlers so that
 ``--help`` and input errors stay fast.
 """
 
@@ -147,6 +148,58 @@ def gd_command(args: argparse.Namespace) -> Result:
     return gd(instance, args.steps, eta=args.eta, checkpoints=args.checkpoints)
 
 
+@command(
+    "search",
+    "search conjectures for counterexamples (shrunk, archived exactly); exit 1 if one is refuted",
+    argument("specs", nargs="+", metavar="PATH[::NAME]",
+             help="a file of @ntpverify.conjecture functions, or ::NAME for one of them"),
+    argument("--max-examples", type=positive_int, metavar="N",
+             help="examples to generate per conjecture (default 200)"),
+    argument("--seed", type=int, metavar="S", help="seed the search (default: random, and reported)"),
+    argument("--jobs", type=positive_int, default=1, metavar="K", help="processes to spread conjectures over"),
+    JSON,
+)  # fmt: skip
+def search_command(args: argparse.Namespace) -> Result:
+    """``ntpverify search PATH[::NAME]``: refuted / survived / inconclusive per conjecture."""
+    from ntpverify.conjecture import select, split_spec
+    from ntpverify.search import DEFAULT_MAX_EXAMPLES, search
+
+    conjectures = [c for spec in args.specs for c in select(*split_spec(spec))]
+    return search(conjectures, args.max_examples or DEFAULT_MAX_EXAMPLES, args.seed, args.jobs)
+
+
+@command(
+    "replay",
+    "re-run archived counterexamples on their exact instances; exit 1 if any still fails",
+    argument("files", nargs="+", metavar="FILE", help="ntpverify.counterexample/1 files"),
+    JSON,
+)  # fmt: skip
+def replay_command(args: argparse.Namespace) -> Result:
+    """``ntpverify replay FILE…``: does each archived case still fail?"""
+    from ntpverify.replay import replay
+
+    return replay(args.files)
+
+
+@command(
+    "verify",
+    "the main job: run the theorem regression (pytest properties/) and write reports/latest/",
+    argument("--profile", metavar="P", help="Hypothesis profile: ci, dev or thorough (default ci)"),
+    argument("--jobs", type=positive_int, default=2, metavar="K", help="pytest-xdist workers (default 2)"),
+    argument("--seed", type=int, metavar="S", help="Hypothesis seed (default: random, and reported)"),
+    argument("--out", default="reports/latest", metavar="DIR", help="report directory (default reports/latest)"),
+    JSON,
+)  # fmt: skip
+def verify_command(args: argparse.Namespace) -> Result:
+    """``ntpverify verify``: summary.md, results.json and figures; exit 1 if the regression fails."""
+    from ntpverify.verify import DEFAULT_PROFILE, PROFILES, verify
+
+    profile = args.profile or DEFAULT_PROFILE
+    if profile not in PROFILES:
+        raise BadInput(f"argument --profile: unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    return verify(profile=profile, jobs=args.jobs, seed=args.seed, out=args.out)
+
+
 # --- plumbing -------------------------------------------------------------------------------------
 
 
@@ -181,13 +234,15 @@ def fail(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input/usage, 1 internal)."""
+    """Run the command line; returns the exit status (0 ok, 2 bad input/usage, 1 internal failure or
+    the result's ``exit_status``)."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse exits on --help and usage errors: return its status
         return 0 if exit_.code is None else int(exit_.code)
     try:
-        output = render(args.run(args), getattr(args, "json", False))
+        result = args.run(args)
+        output = render(result, getattr(args, "json", False))
     except (BadInput, InputError) as e:
         fail(f"error: {e}")
         return 2
@@ -195,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail(f"internal error: {type(e).__name__}: {e}")
         return 1
     sys.stdout.write(output)
-    return 0
+    return getattr(result, "exit_status", 0)
 
 
 if __name__ == "__main__":

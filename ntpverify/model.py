@@ -53,8 +53,9 @@ def kl_terms(inst: Instance, Z: np.ndarray) -> np.ndarray:
 
     Write ``s_j = (1 − ε_j) q_j`` with ``q_j`` the softmax restricted to ``S_j`` and ``ε_j`` the mass
     off ``S_j``. Then ``KL = Σ_{z∈S_j} p_z φ(log q_z − log p_z) − log(1 − ε_j)`` with
-    ``φ(δ) = e^δ − 1 − δ`` (which uses ``Σ q = Σ p = 1``): every term is nonnegative, ``ε_j`` is
-    summed directly from the off-support logits and ``−log(1−ε)`` is ``−log1p(−ε)``.
+    ``φ(δ) = e^δ − 1 − δ`` (which uses ``Σ q = Σ p = 1``): every term is nonnegative, and
+    ``−log(1−ε) = log(1 + e^{lse_out − lse_in})`` comes from the off- and in-support log-sum-exps
+    directly, never from ``1 − ε``.
     """
     mask = inst.support_mask.T
     P = inst.next_token_probs.T
@@ -65,8 +66,9 @@ def kl_terms(inst: Instance, Z: np.ndarray) -> np.ndarray:
         logp = np.log(np.where(mask, P, 1.0))
     in_part = np.where(mask, P * _phi(np.where(mask, logq - logp, 0.0)), 0.0).sum(axis=0)
     lse_out = logsumexp(np.where(mask, -np.inf, Z), axis=0)
-    log_eps = lse_out - np.logaddexp(lse_in, lse_out)
-    out_part = -np.log1p(-np.exp(log_eps))
+    # −log(1 − ε) = log(1 + e^{lse_out − lse_in}): a softplus, accurate for ε ≪ 1 and finite for
+    # ε → 1 (where 1 − ε rounds to 0 and −log1p(−ε) would be inf; found by claim I4).
+    out_part = np.logaddexp(0.0, lse_out - lse_in)
     return in_part + out_part
 
 

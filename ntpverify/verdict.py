@@ -10,15 +10,22 @@ instance (with a one-line replay command), the value, the bound and its source.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
-from hypothesis import event, target
+from hypothesis import event
+from hypothesis.control import currently_in_test_context
 
 from . import archive, results
+from .conjecture import target
 from .instance import Instance
 
 Outcome = Literal["pass", "fail", "inconclusive"]
+
+#: At most this fraction of a property's (or a searched conjecture's) examples may be
+#: inconclusive (issue 3); beyond it the run is not evidence either way.
+INCONCLUSIVE_BUDGET = 0.05
 
 
 @dataclass(frozen=True)
@@ -81,19 +88,27 @@ def replay_command(claim: str, inst: Instance, params: dict | None = None) -> st
     return f"ntpverify replay {archive.path_for(claim, inst, params)}"
 
 
+def _event(text: str) -> None:
+    """``hypothesis.event``, a no-op outside a Hypothesis test (the archive regression set)."""
+    if currently_in_test_context():
+        event(text)
+
+
 def enforce(verdict: Verdict, inst: Instance, params: dict | None = None) -> None:
     """Record ``verdict``; raise ``AssertionError`` (with a replayable message) if it failed.
 
     ``params`` are the drawn arguments besides the instance that the check was given (exact
     floats), archived with it so the failure replays. Call it once per example: ``target`` takes
-    one score per label.
+    one score per label. Outside a Hypothesis test (the archive regression set) it records and
+    raises the same way, without events or targets.
     """
     results.record(verdict, inst)
-    event(f"{verdict.claim}: {verdict.outcome}")
+    _event(f"{verdict.claim}: {verdict.outcome}")
     if verdict.outcome == "inconclusive":
-        event(f"{verdict.claim}: inconclusive because {verdict.detail.split(':')[0]}")
+        _event(f"{verdict.claim}: inconclusive because {verdict.detail.split(':')[0]}")
         return
-    if verdict.score is not None:
+    # a NaN observation fails (``within``) but has no score Hypothesis could maximize
+    if verdict.score is not None and math.isfinite(verdict.score):
         target(min(verdict.score, 1e6), label=f"{verdict.claim} normalized error")
     if verdict.outcome == "fail":
         archive.note_failure(verdict, inst, params)

@@ -12,13 +12,13 @@ import re
 
 import pytest
 
-from ntpverify import archive, claims, profiles, results
+from ntpverify import archive, claims, profiles, results, verdict
 
 profiles.register()
 
 #: At most this fraction of a property's examples may be inconclusive (issue 3); measured
 #: per test function, in the process that ran it.
-INCONCLUSIVE_BUDGET = 0.05
+INCONCLUSIVE_BUDGET = verdict.INCONCLUSIVE_BUDGET
 _CLAIM_NAME = re.compile(r"^test_([A-Z][0-9]+[a-z]?)_")
 _BLOB = re.compile(r"@reproduce_failure\(([^)]*)\)")
 
@@ -38,7 +38,11 @@ def claim_of(item: pytest.Item) -> str | None:
 def pytest_runtest_call(item: pytest.Item):
     claim = claim_of(item)
     before = dict(results.tally[claim]) if claim else {}
-    outcome = yield
+    results.current_claim = claim  # target scores recorded meanwhile belong to this claim
+    try:
+        outcome = yield
+    finally:
+        results.current_claim = None
     if claim:
         counts = {k: results.tally[claim][k] - before.get(k, 0) for k in ("pass", "fail", "inconclusive")}
         total = sum(counts.values())
@@ -58,6 +62,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             path = archive.write(
                 claims.get(noted.verdict.claim).to_dict(), noted.verdict, noted.inst, noted.params,
                 replay={"kind": "claim", "nodeid": item.nodeid},
-                hypothesis={"profile": profiles.active(), "reproduce_failure": blob.group(1) if blob else None})
+                hypothesis={"profile": profiles.active(), "seed": item.config.getoption("hypothesis_seed", None),
+                            "reproduce_failure": blob.group(1) if blob else None})
+            results.record_archive(noted.verdict.claim, path)
             report.sections.append(("ntpverify archive", f"shrunk counterexample archived at {path}"))
     return report

@@ -1,0 +1,37 @@
+"""The archive as a regression set: every archived counterexample of a catalogue claim is re-checked.
+
+Each ``ntpverify.counterexample/1`` file under the archive root (``$NTPVERIFY_ARCHIVE_DIR`` or
+``reports/counterexamples``) whose replay kind is ``claim`` becomes one test, id
+``<claim>-<hash>`` (so ``-k P6a`` selects a claim's cases too), that runs the catalogue check on
+the exact archived instance and params, as ``ntpverify replay`` does, and enforces the verdict:
+a case that still fails fails here, with the same message as the property that found it.
+Conjecture cases are for ``ntpverify search``/``replay``; they are not the theory's regression.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ntpverify import archive
+from ntpverify.errors import InputError
+from ntpverify.replay import claim_verdict
+from ntpverify.verdict import enforce
+
+
+def _is_claim_case(path: Path) -> bool:
+    """True for a claim's counterexample; a damaged file is kept, to fail loudly below."""
+    try:
+        return archive.load(path).get("replay", {}).get("kind", "claim") == "claim"
+    except InputError:
+        return True
+
+
+CASES = [p for p in sorted(archive.root().glob("*/*.json")) if _is_claim_case(p)]
+
+
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}-{p.stem}" for p in CASES])
+def test_archived_counterexample_now_holds(path: Path) -> None:
+    doc = archive.load(path)
+    enforce(claim_verdict(doc), doc["instance"], doc["params"])
