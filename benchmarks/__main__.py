@@ -1,0 +1,35 @@
+"""``python -m benchmarks [name ...]``: run every section (or the named ones) and print its table.
+
+To add a section, append ``(name, callable)`` to ``SECTIONS``; the callable takes no argument and
+prints its own table.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+from . import gd_speed
+
+SECTIONS: list[tuple[str, Callable[[], None]]] = [
+    ("gd", gd_speed.main),
+]
+
+
+def main(argv: list[str]) -> int:
+    """Run the sections named in ``argv`` (all if none); 2 on an unknown name."""
+    names = [name for name, _ in SECTIONS]
+    unknown = sorted(set(argv) - set(names))
+    if unknown:
+        print(f"unknown section(s) {unknown}; known: {names}", file=sys.stderr)
+        return 2
+    for name, run in SECTIONS:
+        if not argv or name in argv:
+            print(f"== {name} ==")
+            run()
+            print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

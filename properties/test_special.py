@@ -1,0 +1,33 @@
+"""Solver-only special cases (theory.md §5): one-token supports (S1) and full-support contexts (S2).
+
+S1 draws the support kinds that contain one-token contexts, S2 those that contain full-support
+contexts ("full": all but one context; "nested" and "mixed": sometimes), by groups of regimes.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ntpverify import strategies as nst
+from ntpverify.checks.special import check_S1, check_S2
+
+from test_conditions import GROUPS, SOLVER, enforce_noting_vacuous
+
+
+@pytest.mark.parametrize("group", GROUPS)
+@SOLVER
+@given(data=st.data())
+def test_S1_one_token_contexts_add_no_equation(group: str, data: st.DataObject) -> None:
+    inst = data.draw(nst.instances(regime=GROUPS[group], supports=("one_hot", "mixed", "disjoint", "nested")),
+                     label="instance")
+    enforce_noting_vacuous(check_S1(inst), inst)
+
+
+@pytest.mark.parametrize("group", GROUPS)
+@SOLVER
+@given(data=st.data())
+def test_S2_full_support_contexts_constrain_F_perp(group: str, data: st.DataObject) -> None:
+    inst = data.draw(nst.instances(regime=GROUPS[group], supports=("full", "nested", "mixed")), label="instance")
+    enforce_noting_vacuous(check_S2(inst), inst)
