@@ -9,10 +9,12 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from . import gd_speed
+from . import gd_speed, property_times, solve_speed
 
 SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("gd", gd_speed.main),
+    ("solve", solve_speed.main),
+    ("properties", property_times.main),
 ]
 
 

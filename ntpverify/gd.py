@@ -137,7 +137,7 @@ def gd(inst: Instance, steps: int, eta: float | None = None, W0: np.ndarray | No
         raise ValueError(f"W0 must have shape {(inst.V, inst.d)}, not {W0.shape}")
     P = np.ascontiguousarray(inst.next_token_probs.T)
     pi = np.ascontiguousarray(inst.weights)
-    form = kernels.choose_form(inst.V, inst.m, inst.d) if form == "auto" else form
+    form = kernels.choose_form(inst.V, inst.m, inst.d, H=H) if form == "auto" else form
     if form == "reduced":
         A = np.zeros((inst.V, inst.m))
         Z0 = np.ascontiguousarray(W0 @ H.T)
