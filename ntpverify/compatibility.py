@@ -94,7 +94,11 @@ def compatibility_of(geo: Geometry) -> Compatibility:
                                     f"(margin {geo.rank_F.margin:.2f} decades)"), None, None, rel)
     if rel <= COMPATIBLE_RTOL:
         W = geo.lift(w)
-        return Compatibility(Status("ok"), True, W, rel, equation_residual(geo, W))
+        eq = equation_residual(geo, W)
+        if eq > COMPATIBLE_RTOL:
+            return Compatibility(Status("inconclusive", f"W⋆ misses its equations by {eq:.3g} when "
+                                        "recomputed from H"), None, None, rel, eq)
+        return Compatibility(Status("ok"), True, W, rel, eq)
     if rel < INCOMPATIBLE_RTOL:
         return Compatibility(Status("inconclusive", f"equation residual {rel:.3g} lies between "
                                     f"{COMPATIBLE_RTOL:g} and {INCOMPATIBLE_RTOL:g}"), None, None, rel)

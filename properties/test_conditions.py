@@ -1,8 +1,8 @@
 """What the two conditions buy (theory.md §2–§3): P1 and its converse D1, P2, P3.
 
-Parametrized by groups of embedding regimes (strategies.REGIMES), so pytest-xdist can balance the
-cvxpy-based properties (D1, P3: ~50 ms an example) against the rest; every parametrization runs
-``budget().solver_examples`` examples.
+Parametrized by embedding regime (strategies.REGIMES; P1, P2) or by groups of regimes (the
+cvxpy-based D1 and P3, ~50 ms an example), so pytest-xdist can balance them; every
+parametrization runs ``budget().solver_examples`` examples.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from ntpverify import strategies as nst
 from ntpverify.checks.conditions import check_D1, check_P1, check_P2, check_P3
-from ntpverify.profiles import budget
 from ntpverify.instance import Instance
+from ntpverify.profiles import budget
 from ntpverify.verdict import Verdict, enforce
 
 #: The active profile's settings with ``budget().solver_examples`` examples and without the target
