@@ -88,15 +88,16 @@ CATALOGUE: tuple[Claim, ...] = (
           "not decrease", "gd_limits:check_P5", "gd"),
     Claim("P6a", "paper", "GD direction converges to W^mm",
           "W_k/‖W_k‖ → W^mm/‖W^mm‖.", "compatible, separable, η ≤ 1/(2L)",
-          "contest over the last 3 doublings, budget ≥ 20/(ημ_F): 1 − cos(W_2k − W_k, W^mm) and 1 − cos(W_k "
-          "− W⋆, W^mm) (or their F-components) ≤ ½ × every rival's (relaxed SVM, interpolators, W^mm without "
+          "contest over the last 3 doublings, budget ≥ 20 T (T = max(1/(ημ_F), 1/(η min π_j‖h_j‖²))): "
+          "1 − cos(W_2k − W_k, W^mm) and 1 − cos(W_k − W⋆, W^mm) (or their F-components) ≤ ½ × every "
+          "rival's (relaxed SVM, interpolators, W^mm without "
           "full-support contexts, W⋆), not increasing; fail only if a rival is ≥ 10× closer throughout while "
           "the claim's error does not halve; rivals within 1e-9 skipped, unresolved ones inconclusive",
           "gd_limits:check_P6a", "gd"),
     Claim("P6b", "paper", "GD's F-part converges to W⋆",
           "P_F(W_k) → W⋆.", "compatible, separable",
           "‖P_F W_k − W⋆‖ ≤ ½ × the distance to every rival (interpolators, least-squares fit, an off-F "
-          "solution), not increasing over the last 3 doublings, past 20/(ημ_F); fail only on a rival ≥ 10× "
+          "solution), not increasing over the last 3 doublings, past 20 T; fail only on a rival ≥ 10× "
           "closer throughout", "gd_limits:check_P6b", "gd"),
     Claim("P6c", "paper", "the limits do not depend on W_0, η or π",
           "The limits of P6 are the same for any W_0, any η within the bound and any weights π.",
@@ -172,13 +173,17 @@ CATALOGUE: tuple[Claim, ...] = (
           "special_gd:check_S4", "gd"),
     # --- conjectures (measured rates, theory.md §6) ------------------------------------------
     Claim("C1", "conjecture", "1/(ηk) decay of the loss gap and of the F-distance",
-          "CE(W_k) − ℋ and ‖P_F W_k − W⋆‖ decay like 1/(ηk) after a transient.", "compatible, separable",
-          "log-log slope over the last decade in [−1.5, −0.5] once past the transient 1/(η μ_F); "
-          "inconclusive before", "rates:check_C1", "gd"),
+          "CE(W_k) − ℋ and ‖P_F W_k − W⋆‖ decay at least like 1/(ηk) after a transient (the F-distance "
+          "can decay exponentially: theory.md §6's two-sided 'like 1/(ηk)' is refuted there).",
+          "compatible, separable",
+          "log-log slope over the last 3 doublings ≤ −0.5 (measured −1) once past 20 T, T = max(1/(η μ_F), "
+          "1/(η min π_j‖h_j‖²)); fail only from 100 T with the F-part settled; inconclusive before",
+          "rates:check_C1", "gd"),
     Claim("C2", "conjecture", "logarithmic growth along W^mm",
           "‖P_{F⊥}(W_k)‖ = ‖W^mm‖(log(ηk) + c) + o(1), and W_k − W⋆ − W^mm log(ηk) stays bounded.",
           "compatible, separable",
-          "increments of ‖P_{F⊥}W_k‖ per factor 2 in k equal ‖W^mm‖ log 2 to 10% at the last checkpoints",
+          "remainder increment δ = ‖(W_2k − W_k)/log 2 − W^mm‖/‖W^mm‖ (≥ |increment ratio of ‖P_{F⊥}W_k‖ "
+          "− 1|) ≤ ½ × every rival's past 20 T; fail only from 100 T if a rival's is 10× smaller throughout",
           "rates:check_C2", "gd"),
 )
 

@@ -204,8 +204,10 @@ def gap_rounding(inst: Instance, W: np.ndarray) -> float:
 
     ``∂KL_j/∂z = s_j − p_j``, so the logits' rounding ``(d+1)u‖W‖‖h_j‖`` moves KL_j by at most
     ``‖s_j − p_j‖₁`` times it; the in-support part evaluates ``φ(log q − log p)`` with
-    ``φ'(δ) = e^δ − 1``, so the rounding ``4u(max|z| + max|log p| + 1)`` of ``δ`` costs at most
-    ``‖q − p‖₁ ≤ 2‖s − p‖₁`` times it; the sums and ``log1p`` add ``8u·KL_j``."""
+    ``φ'(δ) = e^δ − 1``, so the rounding ``8u(max|z| + max|log p| + 1)`` of ``δ`` costs at most
+    ``‖q − p‖₁ ≤ 2‖s − p‖₁`` times it; the sums and ``log1p`` add ``8u·KL_j``. At a minimizer all
+    of that vanishes and the second-order term is the whole error: ``φ(ε) ≈ ε²/2`` for a rounding
+    ε of δ, so ``(u·δ-error)²`` is added (φ'' = e^δ ≤ 2 within it)."""
     Z = logits(inst, W)
     S = np.exp(log_softmax(Z))
     P = inst.next_token_probs.T
@@ -215,8 +217,8 @@ def gap_rounding(inst: Instance, W: np.ndarray) -> float:
     hnorm = np.linalg.norm(inst.embeddings, axis=1)
     l1 = np.abs(S - P).sum(axis=0)
     delta = (inst.d + 1) * np.linalg.norm(W) * hnorm + 8.0 * (np.abs(Z).max(axis=0) + logp + 1.0)
-    per_context = l1 * delta + 8.0 * kl_terms(inst, Z)
-    return U * float(inst.weights @ per_context)
+    first_order = U * (l1 * delta + 8.0 * kl_terms(inst, Z))
+    return float(inst.weights @ (first_order + (U * delta) ** 2))
 
 
 def gradient_eval_noise(inst: Instance, W: np.ndarray, C: np.ndarray) -> float:

@@ -17,8 +17,8 @@ from ..status import Inconclusive
 from ..verdict import Verdict, first_failure, holds, inconclusive
 from .exact import U, Runner, as_matrix, bounded, direct_step_rounding, gap_rounding, step_size
 
-#: A certified lower bound on ``inf CE − ℋ``: ``(L, B_cert, q)`` as returned by
-#: ``conditions.certified_gap_lower_bound`` (claim D1); only L is used here.
+#: D1's certificate ``(L, B_cert, q)`` as returned by ``conditions.certified_gap_lower_bound``;
+#: L and B_cert are used here (see :func:`certified_bound`).
 GapBound = Callable[[Instance], tuple]
 
 

@@ -1,0 +1,154 @@
+"""Conjectures about GD's rates (theory.md §6, measured, not in the paper): C1 and C2.
+
+Everything here is a **conjecture**: the paper proves no rates; the catalogue files C1 and C2 as
+``conjecture`` and the properties live apart, in properties/test_rates.py. The checks reuse the
+doubling runs of gd_limits.py (budget raised to ``20 T``, T of gd_limits.transient_steps;
+inconclusive while still inside it) and look at the last ``WINDOW`` doublings (a factor 8 in k):
+
+* C1: the log-log slopes of ``CE(W_k) − ℋ`` and of ``‖P_F W_k − W⋆‖`` against k (least squares
+  over the ``WINDOW + 1`` checkpoints), which theory.md §6 measured at ``−1``.
+* C2: ``W_k = W⋆ + W^mm log(ηk) + ρ_k`` with ``ρ_k`` bounded and convergent. Per doubling
+  ``k_{i+1} → k_i`` with ``λ_i = log(k_i/k_{i+1})``: the remainder's increment
+  ``δ_i = ‖D_i/λ_i − W^mm‖/‖W^mm‖`` (``D_i = W_{k_i} − W_{k_{i+1}}``) tends to 0, and with it the
+  increment ratio ``(‖P_{F⊥}W_{k_i}‖ − ‖P_{F⊥}W_{k_{i+1}}‖)/(‖W^mm‖ λ_i)`` to 1.
+
+A conjecture may be false, so a fail must be decisive: it is declared only from
+``FAIL_TRANSIENT_MULT`` = 100 transients on with the F-part settled (gd_limits.Run.settled), where
+the measured values leave a margin; before that an out-of-band value is inconclusive.
+
+Measurements (the 730 compatible, separable draws of gd_limits.py's docstring, doubling runs to
+2^21 steps, every window from ``K = 2^9``; T = max(1/(η μ_F), 1/(η min π_j ‖h_j‖²))):
+
+* Slopes over the 6572 settled windows with ``K ≥ 100 T``: gap ≤ −0.73, F-distance ≤ −0.75 (both
+  ≤ −0.5 = SLOPE_MAX). At ``K ≥ 20 T`` they reach −0.39 and −0.29 (inconclusive, not fail). Before
+  the second time scale was added (T = 1/(η μ_F) alone) a one-hot draw with ``π_min = 0.0046`` had a
+  gap slope of −0.46 at 4096 steps "past 100 T": the loss gap's transient is also set by the
+  slowest context's clock ``1/(η π_j ‖h_j‖²)``, not only by the curvature on F.
+* Slopes far below −1 are genuine and not an error: the F-distance reached −12.5 (draws of
+  orthogonal embeddings whose multi-token contexts all have full support: nothing couples F to a
+  margin, so ``P_F W_k → W⋆`` exponentially), and the gap −1.72 at ``K ≥ 100 T`` (an exponentially
+  decaying full-support part still dominating). theory.md §6's "decays like 1/(ηk)" is false as a
+  two-sided statement for the F-distance; C1 holds both quantities to "at least like 1/(ηk)".
+* C2 at ``K/T ≥ 100`` (first 367 draws): increment ratio 1%–99% 0.975–1.026, extremes 0.895 and
+  1.408; δ ≤ 0.41 (median 0.002). The ratio is not tested against a fixed 10%: on the slow draw
+  of gd_limits.py it creeps up (0.879, 0.886, 0.895 at 2^18, 2^19, 2^20), as ``ρ_k → ρ_∞`` like
+  ``k^{−c}`` with small c predicts; ``|ratio − 1| ≤ δ`` holds by the triangle inequality, so the
+  remainder contest covers it. Largest ``min_window δ(W^mm)/δ(rival)`` over all draws and budgets:
+  2.5 (FAIL_RATIO is 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..gd import gd
+from ..instance import Instance
+from ..verdict import Verdict, first_failure, inconclusive, within
+from .gd_limits import (DEFAULT_STEPS, ROUNDING_FLOOR, WINDOW, Descent, Evidence, Run, claimed,
+                        competitors_of, contest, distance_floor, evidence, loss_gaps, relative_distance,
+                        rival_sets, run, solved)
+
+#: C1's bound on the log-log slopes: the measured −1 with the catalogue's tolerance 0.5, one-sided:
+#: faster decay (exponentially decaying parts) is allowed, see the module docstring.
+SLOPE_MAX = -0.5
+#: Fails of a conjecture need ``K ≥`` this × T: the measured slopes sit below SLOPE_MAX from 100 T on
+#: (gap ≤ −0.97, distance ≤ −0.75), while at 20–50 T a distance slope of −0.39 was seen.
+FAIL_TRANSIENT_MULT = 100.0
+
+
+def decisive(r: Run) -> bool:
+    """A conjecture's fail may be declared only this far past the transient, with the F-part
+    settled (:attr:`Run.settled`)."""
+    return r.ks[0] >= FAIL_TRANSIENT_MULT * r.transient and r.settled
+
+
+def loglog_slope(ks: tuple[int, ...], values: np.ndarray) -> float:
+    """Least-squares slope of ``log values`` against ``log k`` over the window's checkpoints."""
+    x = np.log(np.asarray(ks[: WINDOW + 1], dtype=float))
+    y = np.log(np.asarray(values[: WINDOW + 1], dtype=float))
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def slope_verdict(claim: str, what: str, slope: float, r: Run, can_fail: bool) -> Verdict:
+    """``pass`` iff ``slope ≤ SLOPE_MAX`` past the transient; a slower decay fails if ``can_fail``,
+    and is inconclusive otherwise."""
+    where = f"log-log slope of {what} over k ∈ [{r.ks[WINDOW]}, {r.ks[0]}] is {slope:.4g}"
+    if not r.past_transient:
+        return inconclusive(claim, r.transient_reason())
+    if slope > SLOPE_MAX and not can_fail:
+        return inconclusive(claim, f"slower than 1/(ηk), not decisive (K < {FAIL_TRANSIENT_MULT:g} T or "
+                                   f"the F-part not settled): {where}")
+    return within(claim, slope + 1.0, SLOPE_MAX + 1.0, "conjecture (theory.md §6): slope −1 with "
+                  "tolerance 0.5, faster allowed (observed: slope + 1)", where)
+
+
+def check_C1(inst: Instance, steps: int = DEFAULT_STEPS, W_star: np.ndarray | None = None,
+             descent: Descent = gd) -> Verdict:
+    """C1 (conjecture): after the transient, ``CE(W_k) − ℋ`` and ``‖P_F W_k − W⋆‖`` decay at least
+    like ``1/(ηk)``: log-log slopes ≤ ``SLOPE_MAX`` (the distance is not measured when it sits at
+    the rounding floor throughout the window, as on symmetric instances)."""
+    sol = solved(inst, "C1")
+    if isinstance(sol, Verdict):
+        return sol
+    _, W_star = claimed(sol, None, W_star)
+    return decide_C1(run(sol, steps, descent=descent), W_star)
+
+
+def decide_C1(r: Run, W_star: np.ndarray) -> Verdict:
+    """C1's decision on a run (see :func:`check_C1`)."""
+    gap = loss_gaps(r.sol.instance, r.W[: WINDOW + 1])
+    gap_slope = loglog_slope(r.ks, gap)
+    # a gap that does not decrease at all contradicts the descent lemma (I4) for any run of GD with
+    # η ≤ 1/L, settled or not: decisive from 100 T on
+    late = r.ks[0] >= FAIL_TRANSIENT_MULT * r.transient
+    verdicts = [slope_verdict("C1", "CE − ℋ", gap_slope, r, decisive(r) or (late and gap_slope >= 0.0))]
+    dist = np.array([float(np.linalg.norm(r.F_part(i) - W_star)) for i in range(WINDOW + 1)])
+    if np.any(dist > distance_floor(r)):
+        verdicts.append(slope_verdict("C1", "‖P_F W_k − W⋆‖", loglog_slope(r.ks, dist), r, decisive(r)))
+    return first_failure(verdicts)
+
+
+def increment_ratios(r: Run, W_mm: np.ndarray) -> np.ndarray:
+    """``(‖P_{F⊥}W_{k_i}‖ − ‖P_{F⊥}W_{k_{i+1}}‖)/(‖W_mm‖ λ_i)`` over the window."""
+    perp = np.array([float(np.linalg.norm(r.W[i] - r.F_part(i))) for i in range(WINDOW + 1)])
+    lam = np.log(np.asarray(r.ks[:WINDOW], dtype=float) / np.asarray(r.ks[1: WINDOW + 1], dtype=float))
+    return (perp[:-1] - perp[1:]) / (float(np.linalg.norm(W_mm)) * lam)
+
+
+def normalized_quotients(r: Run) -> list[np.ndarray]:
+    """``D_i/λ_i``: the growth of W_k per unit of ``log k`` over each doubling of the window."""
+    return [r.quotient(i) / np.log(r.ks[i] / r.ks[i + 1]) for i in range(WINDOW)]
+
+
+def check_C2(inst: Instance, steps: int = DEFAULT_STEPS, W_mm: np.ndarray | None = None,
+             descent: Descent = gd) -> Verdict:
+    """C2 (conjecture): ``W_k − W⋆ − W^mm log(ηk)`` stays bounded, so W_k grows by ``W^mm log 2``
+    per doubling of k, direction and size. Evidence: the remainder increments
+    ``δ_i = ‖D_i/λ_i − W_mm‖/‖W_mm‖`` of the claimed ``W_mm`` in a contest (no trend required: ρ_k
+    converges like ``k^{−c}`` with c as small as 0.001, theory.md §6) against the rivals' — a rival
+    R in place of W^mm has ``δ → ‖W^mm − R‖/‖R‖ > 0`` — failing only once :func:`decisive`. Since
+    ``|increment ratio − 1| ≤ δ_i`` (triangle inequality), the ratio is reported, not tested."""
+    sol = solved(inst, "C2")
+    if isinstance(sol, Verdict):
+        return sol
+    sets = rival_sets(sol, "C2")
+    if isinstance(sets, Verdict):
+        return sets
+    W_mm, _ = claimed(sol, W_mm, None)
+    return decide_C2(run(sol, steps, descent=descent), W_mm, sets[0])
+
+
+def decide_C2(r: Run, W_mm: np.ndarray, rival_set: dict[str, np.ndarray]) -> Verdict:
+    """C2's decision on a run (see :func:`check_C2`)."""
+    pool = competitors_of(W_mm, r.sol.W_mm, rival_set, relative_distance)
+    ratio = increment_ratios(r, W_mm)
+    channel = f"δ = ‖(W_2k − W_k)/log 2 − W_mm‖/‖W_mm‖ (increment ratio of ‖P_F⊥ W_k‖ {ratio[0]:.4g})"
+    def remainder(project: Callable[[np.ndarray], np.ndarray]) -> Evidence:
+        return evidence(channel, normalized_quotients(r), W_mm, pool,
+                        lambda X, C: float(np.linalg.norm(project(X - C)) / np.linalg.norm(C)),
+                        relative_distance, ROUNDING_FLOOR)
+    # the F-component of δ is the sharper measure against rivals off F⊥ (gd_limits.F_component)
+    ev = remainder(lambda X: X)
+    return contest("C2", ev, r, decisive=decisive(r), trend=False, sharper=remainder(r.sol.project_F))
