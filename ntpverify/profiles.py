@@ -38,13 +38,19 @@ _active = "dev"
 
 
 def register() -> None:
-    """Register every profile with Hypothesis (idempotent)."""
+    """Register every profile with Hypothesis (idempotent).
+
+    Parents are explicit: without one, Hypothesis derives a new profile from the profile loaded
+    at that moment, which under ``CI=true`` is its derandomized ``ci`` — so ``dev``, ``thorough``
+    and ``search`` would silently stop being random in CI (found by tests/test_report.py).
+    """
+    base = settings.get_profile("default")
     settings.register_profile("ci", settings.get_profile("ci"), deadline=None, database=None,
                               derandomize=True, print_blob=True, suppress_health_check=_SLOW_OK)
-    settings.register_profile("dev", deadline=None, print_blob=True, suppress_health_check=_SLOW_OK)
-    settings.register_profile("thorough", deadline=None, print_blob=True, database=None,
+    settings.register_profile("dev", base, deadline=None, print_blob=True, suppress_health_check=_SLOW_OK)
+    settings.register_profile("thorough", base, deadline=None, print_blob=True, database=None,
                               suppress_health_check=_SLOW_OK)
-    settings.register_profile("search", deadline=None, database=None, suppress_health_check=_SLOW_OK,
+    settings.register_profile("search", base, deadline=None, database=None, suppress_health_check=_SLOW_OK,
                               phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target,
                                       Phase.shrink])
 
