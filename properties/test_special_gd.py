@@ -64,15 +64,16 @@ def one_condition_instances(draw) -> Instance:
         p[S] = base.next_token_probs[j, S] ** c
         p[draw(st.sampled_from(S), label="tilted_token")] *= draw(st.sampled_from(TILTS), label="tilt")
     elif len(S) >= 2:
-        keep = draw(st.lists(st.sampled_from(S), min_size=1, max_size=len(S) - 1, unique=True), label="subset")
+        order = draw(st.permutations(S), label="subset.order")
+        keep = order[:draw(st.integers(1, len(S) - 1), label="subset.size")]
         p[keep] = base.next_token_probs[j, keep] ** c
     else:
         extra = draw(st.sampled_from([v for v in range(base.V) if v not in S]), label="extra_token")
         p[[S[0], extra]] = (1.0, draw(st.sampled_from((1.0, 3.0, 0.25)), label="extra_ratio"))
     p /= p.sum()
     event(f"one_condition={mode}")
-    weights = draw(st.sampled_from((0.5, 0.25, 0.75)), label="copy_weight_share")
-    pi = np.append(base.weights * (1.0 - weights), weights)
+    share = draw(st.sampled_from((0.5, 0.25, 0.75)), label="copy_weight_share")
+    pi = np.append(base.weights * (1.0 - share), share)
     return Instance(np.vstack([base.embeddings, c * base.embeddings[j]]), pi / pi.sum(),
                     np.vstack([base.next_token_probs, p]), name=f"one-condition-{mode}",
                     extras={**base.extras, "x-one-condition": mode})
