@@ -53,6 +53,20 @@ def dumps(obj: Any, indent: int | None = None) -> str:
         raise ValueError(f"{where} is {value}: JSON has no NaN or infinity") from None
 
 
+def number_or_text(x: float | None) -> float | str | None:
+    """A measured value for a JSON field: ``x`` itself if finite (or None), else the text
+    ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``. A check may observe NaN or infinity (a diverging
+    run, a broken solver); JSON has no such numbers, and dropping the value would hide what failed."""
+    if x is None or math.isfinite(x):
+        return x
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+
+
+def number_from(value: float | str | None) -> float | None:
+    """The inverse of :func:`number_or_text` (``float`` parses the three texts)."""
+    return float(value) if isinstance(value, str) else value
+
+
 def canonical(obj: Any) -> str:
     """The one JSON text of ``obj`` used for hashing: sorted keys, no whitespace, floats exact."""
     return json.dumps(

@@ -439,6 +439,25 @@ class Instance:
         return cls(H, weights, probs, name=name)
 
 
+# --- sub-instances --------------------------------------------------------------------------------
+
+
+def drop_contexts(inst: Instance, drop: Sequence[int] | np.ndarray, name: str | None = None) -> Instance:
+    """The sub-instance of ``inst`` on the contexts ``K = [m] ∖ drop`` (``drop``: context indices).
+
+    Each kept context keeps its ``h_j`` and ``p_j`` (so its support ``S_j``), in the original
+    order; the weights are renormalized, ``π'_j = π_j / Σ_{i∈K} π_i`` for ``j ∈ K``, so the result
+    is a valid instance (``Σ π' = 1``; ``K`` must be nonempty). Definitions 1–3 (F, W⋆,
+    separability, W^mm) depend on the ``h_j`` and ``p_j`` alone, not on π, so they are those of
+    the problem with the constraints of the dropped contexts removed. ``name`` is the sub-instance's
+    name (none by default); extras are not carried over.
+    """
+    keep = np.ones(inst.m, dtype=bool)
+    keep[drop] = False
+    pi = inst.weights[keep]
+    return Instance(inst.embeddings[keep], pi / pi.sum(), inst.next_token_probs[keep], name=name)
+
+
 # --- corpus counting (for Instance.from_sequences) ------------------------------------------------
 
 

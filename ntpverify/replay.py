@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import archive, claims
+from . import archive, claims, exactjson
 from .conjecture import evaluate_once, select
 from .errors import InputError
 from .verdict import Verdict
@@ -47,7 +47,9 @@ class ReplayRecord:
     exact: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        return {**d, "observed": exactjson.number_or_text(self.observed),
+                "bound": exactjson.number_or_text(self.bound)}
 
     def line(self) -> str:
         state = {"fail": "still fails", "pass": "now holds", "inconclusive": "inconclusive"}[self.outcome]

@@ -53,7 +53,7 @@ class ClaimRow:
         self.examples += 1
         counter = _COUNTER[row["outcome"]]
         setattr(self, counter, getattr(self, counter) + 1)
-        score = row.get("score")
+        score = exactjson.number_from(row.get("score"))
         if score is not None and math.isfinite(score):
             self.worst_normalized_error = max(score, self.worst_normalized_error or -math.inf)
 

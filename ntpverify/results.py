@@ -47,8 +47,9 @@ def _append(row: dict) -> None:
 def record(verdict: Verdict, inst: Instance) -> None:
     """Count ``verdict`` and, if a results directory is configured, append it there."""
     tally[verdict.claim][verdict.outcome] += 1
-    _append({"claim": verdict.claim, "outcome": verdict.outcome, "observed": verdict.observed,
-             "bound": verdict.bound, "score": verdict.score, "source": verdict.source,
+    number = exactjson.number_or_text
+    _append({"claim": verdict.claim, "outcome": verdict.outcome, "observed": number(verdict.observed),
+             "bound": number(verdict.bound), "score": number(verdict.score), "source": verdict.source,
              "detail": verdict.detail, "regime": inst.extras.get("x-regime"),
              "instance_hash": inst.content_hash()[:16]})
 

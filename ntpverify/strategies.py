@@ -80,6 +80,16 @@ Support kinds (``S_j`` is the support of context ``j``; unless
                  ``V >= 3`` unless ``allow_all_full=True``).
 ``mixed``        arbitrary nonempty supports.
 
+``full_support_context=True`` (an option of :func:`instances`,
+:func:`support_patterns` and :func:`feasible_support_kinds`) guarantees at
+least one context with ``S_j = [V]``, by construction: ``full`` already has
+one; ``nested``, ``overlapping``, ``shared`` and ``mixed`` build ``m - 1``
+contexts of their kind and insert a full-support context at a drawn position
+(label ``full_context.position``; a full support keeps each kind's property,
+so they need one context more than without the option); ``one_hot`` and
+``disjoint`` cannot have one and are never drawn with it. The default
+(``False``) draws exactly what it drew before the option existed.
+
 Probability vectors are positive exactly on their support, zero (exactly)
 off it, sum to 1 within 1e-12, and have in-support ratio
 ``max/min <= skew`` (default 1e4): log-probabilities are drawn on a bounded
@@ -231,7 +241,12 @@ def vocab_sizes(min_V: int = 2, max_V: int = 6) -> st.SearchStrategy[int]:
     return st.integers(min_V, max_V)
 
 
-def _kind_min_m(kind: str, allow_all_full: bool) -> int:
+def _kind_min_m(kind: str, allow_all_full: bool, full_context: bool = False) -> float:
+    """The smallest ``m`` for which ``kind`` can be built (``math.inf``: none)."""
+    if full_context and kind != "full":
+        if kind in ("one_hot", "disjoint"):
+            return math.inf  # a full support is not a singleton, nor disjoint from another support
+        return 1 + _kind_min_m(kind, allow_all_full)  # m - 1 contexts of the kind, one full context
     if kind == "overlapping":
         return 2
     if kind == "full" and not allow_all_full:
@@ -239,7 +254,9 @@ def _kind_min_m(kind: str, allow_all_full: bool) -> int:
     return 1
 
 
-def _kind_min_V(kind: str, m: int, allow_all_full: bool) -> int:
+def _kind_min_V(kind: str, m: int, allow_all_full: bool, full_context: bool = False) -> int:
+    if full_context and kind != "full":
+        return _kind_min_V(kind, m - 1, allow_all_full)
     if kind == "disjoint":
         return max(2, m)
     if kind == "overlapping" or (kind == "shared" and not allow_all_full):
@@ -247,20 +264,25 @@ def _kind_min_V(kind: str, m: int, allow_all_full: bool) -> int:
     return 2
 
 
-def _kind_feasible(kind: str, m: int, V: int, allow_all_full: bool) -> bool:
-    return m >= _kind_min_m(kind, allow_all_full) and V >= _kind_min_V(kind, m, allow_all_full)
+def _kind_feasible(kind: str, m: int, V: int, allow_all_full: bool, full_context: bool = False) -> bool:
+    return (m >= _kind_min_m(kind, allow_all_full, full_context)
+            and V >= _kind_min_V(kind, m, allow_all_full, full_context))
 
 
-def feasible_support_kinds(m: int, V: int, allow_all_full: bool = False) -> tuple[str, ...]:
+def feasible_support_kinds(m: int, V: int, allow_all_full: bool = False,
+                           full_support_context: bool = False) -> tuple[str, ...]:
     """The kinds in :data:`SUPPORT_KINDS` that :func:`support_patterns` can build for ``(m, V)``.
 
     ``disjoint`` needs ``V >= m``; ``overlapping`` needs ``m >= 2`` and ``V >= 3``;
     ``shared`` needs ``V >= 3`` unless ``allow_all_full``; ``full`` needs ``m >= 2``
     unless ``allow_all_full`` (so that at least one context is full and one is not).
+    With ``full_support_context``: ``one_hot`` and ``disjoint`` never; ``full`` as
+    above; the others as above for ``m - 1`` contexts (so ``m >= 2``).
     """
     m = _check_int("m", m, 1)
     V = _check_int("V", V, 2)
-    return tuple(k for k in SUPPORT_KINDS if _kind_feasible(k, m, V, allow_all_full))
+    full_context = bool(full_support_context)
+    return tuple(k for k in SUPPORT_KINDS if _kind_feasible(k, m, V, allow_all_full, full_context))
 
 
 def _subset(draw, n: int, label: str, *, proper: bool = False, anchor: int | None = None) -> list[int]:
@@ -293,7 +315,13 @@ def _permute_contexts(draw, sets: list, label: str) -> list:
     return [sets[i] for i in order]
 
 
-def _build_supports(draw, m: int, V: int, kind: str, allow_all_full: bool) -> tuple[tuple[int, ...], ...]:
+def _build_supports(draw, m: int, V: int, kind: str, allow_all_full: bool,
+                    full_context: bool = False) -> tuple[tuple[int, ...], ...]:
+    if full_context and kind != "full":  # ("full" has full-support contexts already)
+        sets = list(_build_supports(draw, m - 1, V, kind, allow_all_full))
+        at = draw(st.integers(0, m - 1), label="full_context.position")  # m >= 2 (_kind_min_m)
+        sets.insert(at, tuple(range(V)))
+        return tuple(sets)
     full = list(range(V))
     if kind == "one_hot":
         tokens = draw(st.lists(st.integers(0, V - 1), min_size=m, max_size=m), label="one_hot.tokens")
@@ -358,33 +386,39 @@ def _build_supports(draw, m: int, V: int, kind: str, allow_all_full: bool) -> tu
 
 
 @st.composite
-def _support_patterns(draw, m, V, kind, kinds, allow_all_full):
+def _support_patterns(draw, m, V, kind, kinds, allow_all_full, full_context=False):
     k = kind if kind is not None else draw(st.sampled_from(kinds), label="support_kind")
-    return _build_supports(draw, m, V, k, allow_all_full)
+    return _build_supports(draw, m, V, k, allow_all_full, full_context)
 
 
-def support_patterns(m: int, V: int, kind: str | None = None, allow_all_full: bool = False):
+def support_patterns(m: int, V: int, kind: str | None = None, allow_all_full: bool = False,
+                     full_support_context: bool = False):
     """Supports ``S_0, ..., S_{m-1}`` (a tuple of sorted token tuples) of one kind.
 
     ``kind`` is one of :data:`SUPPORT_KINDS` or ``None`` (a kind is drawn among
     :func:`feasible_support_kinds`, label ``"support_kind"``). Every support is
-    nonempty; unless ``allow_all_full`` at least one has ``|S_j| < V``. A kind
+    nonempty; unless ``allow_all_full`` at least one has ``|S_j| < V``; with
+    ``full_support_context`` at least one has ``S_j = [V]`` (module docs). A kind
     that cannot be built for ``(m, V)`` raises ``InvalidArgument`` (no filtering).
     """
     m = _check_int("m", m, 1)
     V = _check_int("V", V, 2)
     allow_all_full = bool(allow_all_full)
-    kinds = feasible_support_kinds(m, V, allow_all_full)
+    full_context = bool(full_support_context)
+    kinds = feasible_support_kinds(m, V, allow_all_full, full_context)
+    if not kinds:
+        raise InvalidArgument(f"no support kind can be built for m={m}, V={V}, allow_all_full={allow_all_full}, "
+                              f"full_support_context={full_context}")
     if kind is not None:
         if kind not in SUPPORT_KINDS:
             raise InvalidArgument(f"unknown support kind {kind!r}; expected one of {SUPPORT_KINDS}")
         if kind not in kinds:
             raise InvalidArgument(
                 f"support kind {kind!r} is impossible for m={m}, V={V}, "
-                f"allow_all_full={allow_all_full}"
+                f"allow_all_full={allow_all_full}, full_support_context={full_context}"
             )
 
-    return _support_patterns(m, V, kind, kinds, allow_all_full)
+    return _support_patterns(m, V, kind, kinds, allow_all_full, full_context)
 
 
 # --------------------------------------------------------------------------
@@ -696,7 +730,7 @@ def embeddings(m: int, d: int, regime: str):
 
 
 @st.composite
-def _instances(draw, regimes, kinds, table, v_bounds, d_bounds, allow_all_full):
+def _instances(draw, regimes, kinds, table, v_bounds, d_bounds, allow_all_full, full_context=False):
     r = draw(st.sampled_from(regimes), label="regime")
     ok_kinds = tuple(k for k in kinds if k in table[r])
     k = draw(st.sampled_from(ok_kinds), label="support_kind")
@@ -706,7 +740,7 @@ def _instances(draw, regimes, kinds, table, v_bounds, d_bounds, allow_all_full):
     V = draw(st.integers(v_lo, v_hi), label="V")
     d_lo, d_hi = _d_range(r, m, *d_bounds)
     d = draw(st.integers(d_lo, d_hi), label="d")
-    sets = _build_supports(draw, m, V, k, allow_all_full)
+    sets = _build_supports(draw, m, V, k, allow_all_full, full_context)
     H = _build_embeddings(draw, m, d, r)
     P = _prob_rows(draw, sets, V, MAX_PROB_RATIO)
     pi = _log_grid_vector(draw, m, MAX_WEIGHT_RATIO, WEIGHT_GRID_STEPS, "pi")
@@ -716,7 +750,8 @@ def _instances(draw, regimes, kinds, table, v_bounds, d_bounds, allow_all_full):
 
 
 def instances(regime=None, min_V: int = 2, max_V: int = 6, min_m: int = 1, max_m: int = 5,
-              max_d: int = 6, supports=None, allow_all_full: bool = False, *, min_d: int = 1):
+              max_d: int = 6, supports=None, allow_all_full: bool = False, *, min_d: int = 1,
+              full_support_context: bool = False):
     """NTP instances (:class:`~ntpverify.instance.Instance`), valid by construction.
 
     ``regime``: a name in :data:`REGIMES`, a sequence of names, or ``None``
@@ -724,6 +759,9 @@ def instances(regime=None, min_V: int = 2, max_V: int = 6, min_m: int = 1, max_m
     ``V`` in ``[min_V, max_V]``, ``m`` in ``[min_m, max_m]``, ``d`` in
     ``[min_d, max_d]``. Only (regime, kind, m, V, d) combinations that can be
     built are drawn; if none can, ``InvalidArgument`` is raised at once.
+    ``full_support_context=True``: every instance has a context with
+    ``S_j = [V]``, by construction (module docs: the kinds ``one_hot`` and
+    ``disjoint`` are then not drawn, the others need ``m >= 2``).
 
     Draw order (so shrinking goes there first): regime, support kind, m, V,
     d, supports, embeddings, probabilities, weights. Each instance has
@@ -736,9 +774,10 @@ def instances(regime=None, min_V: int = 2, max_V: int = 6, min_m: int = 1, max_m
     min_m, max_m = _check_range("min_m", min_m, "max_m", max_m, 1)
     min_d, max_d = _check_range("min_d", min_d, "max_d", max_d, 1)
     allow_all_full = bool(allow_all_full)
+    full_context = bool(full_support_context)
 
     def v_range(kind: str, m: int) -> tuple[int, int]:
-        return max(min_V, _kind_min_V(kind, m, allow_all_full)), max_V
+        return max(min_V, _kind_min_V(kind, m, allow_all_full, full_context)), max_V
 
     # table[regime][kind] = admissible m values (nonempty lists only)
     table: dict[str, dict[str, list[int]]] = {}
@@ -746,7 +785,7 @@ def instances(regime=None, min_V: int = 2, max_V: int = 6, min_m: int = 1, max_m
         for k in kinds:
             ms = [
                 m for m in range(min_m, max_m + 1)
-                if m >= _kind_min_m(k, allow_all_full)
+                if m >= _kind_min_m(k, allow_all_full, full_context)
                 and _d_range(r, m, min_d, max_d)[0] <= _d_range(r, m, min_d, max_d)[1]
                 and v_range(k, m)[0] <= v_range(k, m)[1]
             ]
@@ -755,9 +794,10 @@ def instances(regime=None, min_V: int = 2, max_V: int = 6, min_m: int = 1, max_m
     if not table:
         raise InvalidArgument(
             f"no instance fits regime={regimes}, supports={kinds} with V in [{min_V}, {max_V}], "
-            f"m in [{min_m}, {max_m}], d in [{min_d}, {max_d}], allow_all_full={allow_all_full}"
+            f"m in [{min_m}, {max_m}], d in [{min_d}, {max_d}], allow_all_full={allow_all_full}, "
+            f"full_support_context={full_context}"
         )
     ok_regimes = tuple(r for r in regimes if r in table)
     v_bounds = {(k, m): v_range(k, m) for k in kinds for m in range(min_m, max_m + 1)}
 
-    return _instances(ok_regimes, kinds, table, v_bounds, (min_d, max_d), allow_all_full)
+    return _instances(ok_regimes, kinds, table, v_bounds, (min_d, max_d), allow_all_full, full_context)

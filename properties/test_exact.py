@@ -45,6 +45,16 @@ def step(data: st.DataObject, inst, factors: tuple[float, ...]) -> float:
     return data.draw(st.sampled_from(factors), label="eta_factor") * default_step(inst)
 
 
+def conservation_params(data: st.DataObject, inst, offset: np.ndarray | None = None) -> dict:
+    """The params of I1 and I2: a drawn start (plus ``offset`` if given), any step, and a GD form."""
+    W0 = data.draw(starts(inst.V, inst.d))
+    if offset is not None:
+        W0 = W0 + offset
+    eta = step(data, inst, ANY_STEP)
+    form = data.draw(st.sampled_from(("reduced", "direct")), label="form")
+    return {"W0": W0.tolist(), "eta": eta, "steps": CONSERVATION_STEPS, "form": form}
+
+
 def separable_instance(data: st.DataObject):
     """A drawn separable instance: half from the rank H = m regimes (always separable, P2), half from
     every regime, kept when solve() finds it separable (about a third of the rank-deficient,
@@ -59,10 +69,7 @@ def separable_instance(data: st.DataObject):
 @given(data=st.data())
 def test_I1_column_sums_are_conserved(data: st.DataObject) -> None:
     inst = data.draw(nst.instances(), label="instance")
-    W0 = data.draw(starts(inst.V, inst.d))
-    eta = step(data, inst, ANY_STEP)
-    form = data.draw(st.sampled_from(("reduced", "direct")), label="form")
-    params = {"W0": W0.tolist(), "eta": eta, "steps": CONSERVATION_STEPS, "form": form}
+    params = conservation_params(data, inst)
     enforce(check_I1(inst, **params), inst, params)
 
 
@@ -76,10 +83,7 @@ def test_I2_directions_orthogonal_to_the_data_never_move(data: st.DataObject) ->
     x = np.zeros(inst.d) if N is None else N[:, 0]  # None: ambiguous rank, the check says inconclusive
     loads = data.draw(st.lists(st.sampled_from((1.0, -1.0, 0.5, -2.0)), min_size=inst.V, max_size=inst.V),
                       label="W0.null_loads")
-    W0 = data.draw(starts(inst.V, inst.d)) + np.outer(loads, x)  # never in the row space
-    eta = step(data, inst, ANY_STEP)
-    form = data.draw(st.sampled_from(("reduced", "direct")), label="form")
-    params = {"W0": W0.tolist(), "eta": eta, "steps": CONSERVATION_STEPS, "form": form}
+    params = conservation_params(data, inst, np.outer(loads, x))  # W0 never in the row space
     enforce(check_I2(inst, **params), inst, params)
 
 

@@ -9,6 +9,9 @@ a quarter of its draws are rejected, 68 of 300 measured: the statistics show the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -18,7 +21,7 @@ from ntpverify.checks.gd_limits import check_P5, check_P6a, check_P6b, check_P6c
 from ntpverify.instance import Instance
 from ntpverify.profiles import budget
 from ntpverify.solution import solve
-from ntpverify.verdict import enforce
+from ntpverify.verdict import Verdict, enforce
 
 #: Regimes drawn for GD properties (see the module docstring).
 GD_REGIMES = ("generic_wide", "orthogonal", "integer_grid")
@@ -35,6 +38,19 @@ def hypotheses_instance(data: st.DataObject) -> Instance:
     return inst
 
 
+def gd_property(test: Callable[[st.DataObject], None]) -> Callable[..., None]:
+    """A GD property: ``test(data)`` on ``budget().gd_examples`` examples, drawing through ``data``."""
+    return settings(max_examples=budget().gd_examples)(given(data=st.data())(test))
+
+
+def enforce_gd(check: Callable[..., Verdict], inst: Instance, **drawn: Any) -> None:
+    """:func:`enforce` ``check(inst, steps=budget().gd_steps, **drawn)``; the example's params (archived
+    with a failure, so it replays) are ``steps`` and the drawn arguments, arrays as lists."""
+    steps = budget().gd_steps
+    params = {"steps": steps, **{k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in drawn.items()}}
+    enforce(check(inst, steps=steps, **drawn), inst, params)
+
+
 def start(data: st.DataObject, inst: Instance) -> np.ndarray:
     """A small drawn ``W_0`` (V×d) on a dyadic grid (exact, shrinks to 0)."""
     grid = nst.GRID
@@ -43,38 +59,26 @@ def start(data: st.DataObject, inst: Instance) -> np.ndarray:
     return np.asarray(ks, dtype=float).reshape(inst.V, inst.d) * (W0_SCALE / grid)
 
 
-@settings(max_examples=budget().gd_examples)
-@given(data=st.data())
+@gd_property
 def test_P5_gd_loss_tends_to_entropy_and_norm_diverges(data):
     inst = hypotheses_instance(data)
-    W0 = start(data, inst)
-    steps = budget().gd_steps
-    enforce(check_P5(inst, steps=steps, W0=W0), inst, {"steps": steps, "W0": W0.tolist()})
+    enforce_gd(check_P5, inst, W0=start(data, inst))
 
 
-@settings(max_examples=budget().gd_examples)
-@given(data=st.data())
+@gd_property
 def test_P6a_gd_direction_tends_to_W_mm(data):
-    inst = hypotheses_instance(data)
-    steps = budget().gd_steps
-    enforce(check_P6a(inst, steps=steps), inst, {"steps": steps})
+    enforce_gd(check_P6a, hypotheses_instance(data))
 
 
-@settings(max_examples=budget().gd_examples)
-@given(data=st.data())
+@gd_property
 def test_P6b_gd_F_part_tends_to_W_star(data):
-    inst = hypotheses_instance(data)
-    steps = budget().gd_steps
-    enforce(check_P6b(inst, steps=steps), inst, {"steps": steps})
+    enforce_gd(check_P6b, hypotheses_instance(data))
 
 
-@settings(max_examples=budget().gd_examples)
-@given(data=st.data())
+@gd_property
 def test_P6c_limits_independent_of_start_step_and_weights(data):
     inst = hypotheses_instance(data)
     W0 = start(data, inst)
     halvings = data.draw(st.integers(1, 2), label="eta_halvings")
     weights = data.draw(nst.context_weights(inst.m), label="weights")
-    steps = budget().gd_steps
-    params = {"steps": steps, "W0": W0.tolist(), "eta_halvings": halvings, "weights": weights.tolist()}
-    enforce(check_P6c(inst, steps=steps, W0=W0, eta_halvings=halvings, weights=weights), inst, params)
+    enforce_gd(check_P6c, inst, W0=W0, eta_halvings=halvings, weights=weights)

@@ -5,27 +5,16 @@ Same draws and budgets as test_gd_limits.py; the checks are ntpverify.checks.rat
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from ntpverify.checks.rates import check_C1, check_C2
-from ntpverify.profiles import budget
-from ntpverify.verdict import enforce
 
-from test_gd_limits import hypotheses_instance
+from test_gd_limits import enforce_gd, gd_property, hypotheses_instance
 
 
-@settings(max_examples=budget().gd_examples)
-@given(data=st.data())
+@gd_property
 def test_C1_conjecture_gap_and_F_distance_decay_like_one_over_eta_k(data):
-    inst = hypotheses_instance(data)
-    steps = budget().gd_steps
-    enforce(check_C1(inst, steps=steps), inst, {"steps": steps})
+    enforce_gd(check_C1, hypotheses_instance(data))
 
 
-@settings(max_examples=budget().gd_examples)
-@given(data=st.data())
+@gd_property
 def test_C2_conjecture_growth_along_W_mm_is_logarithmic(data):
-    inst = hypotheses_instance(data)
-    steps = budget().gd_steps
-    enforce(check_C2(inst, steps=steps), inst, {"steps": steps})
+    enforce_gd(check_C2, hypotheses_instance(data))

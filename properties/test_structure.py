@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ntpverify import strategies as nst
 from ntpverify.checks.structure import check_D2, check_D3, check_D4, check_D5, check_D6
 
-from test_conditions import GROUPS, SEEDS, SOLVER, enforce_noting_vacuous
+from test_conditions import GROUPS, SOLVER, enforce_noting_vacuous, enforce_seeded
 
 
 @pytest.mark.parametrize("regime", nst.REGIMES)
@@ -22,8 +22,7 @@ from test_conditions import GROUPS, SEEDS, SOLVER, enforce_noting_vacuous
 @given(data=st.data())
 def test_D2_F_perp_is_where_logits_are_constant_on_supports(regime: str, data: st.DataObject) -> None:
     inst = data.draw(nst.instances(regime=regime), label="instance")
-    params = {"seed": data.draw(SEEDS, label="seed")}
-    enforce_noting_vacuous(check_D2(inst, **params), inst, params)
+    enforce_seeded(check_D2, inst, data)
 
 
 @pytest.mark.parametrize("regime", nst.REGIMES)
@@ -31,8 +30,7 @@ def test_D2_F_perp_is_where_logits_are_constant_on_supports(regime: str, data: s
 @given(data=st.data())
 def test_D3_W_star_is_the_projection_of_every_solution(regime: str, data: st.DataObject) -> None:
     inst = data.draw(nst.instances(regime=regime), label="instance")
-    params = {"seed": data.draw(SEEDS, label="seed")}
-    enforce_noting_vacuous(check_D3(inst, **params), inst, params)
+    enforce_seeded(check_D3, inst, data)
 
 
 @pytest.mark.parametrize("group", GROUPS)
@@ -40,8 +38,7 @@ def test_D3_W_star_is_the_projection_of_every_solution(regime: str, data: st.Dat
 @given(data=st.data())
 def test_D4_W_mm_structure_and_invariances(group: str, data: st.DataObject) -> None:
     inst = data.draw(nst.instances(regime=GROUPS[group]), label="instance")
-    params = {"seed": data.draw(SEEDS, label="seed")}
-    enforce_noting_vacuous(check_D4(inst, **params), inst, params)
+    enforce_seeded(check_D4, inst, data)
 
 
 @SOLVER

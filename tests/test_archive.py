@@ -9,6 +9,7 @@ next to them (``-p ntpv_fake_claims`` through ``PYTEST_ADDOPTS``).
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntpverify import archive, cli
+from ntpverify import archive, cli, exactjson, results
 from ntpverify.instance import Instance
 from ntpverify.verdict import Verdict
 
@@ -164,6 +165,24 @@ def test_floats_survive_bit_for_bit_and_a_case_keeps_its_first_file(tmp_path, mo
                  (back.next_token_probs, inst.next_token_probs)):
         assert a.tobytes() == b.tobytes()
     assert np.float64(doc["params"]["W"][0][1]).tobytes() == np.float64(tiny).tobytes()
+
+
+
+@pytest.mark.parametrize("observed", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_observation_is_archived_recorded_and_replayed_as_text(tmp_path, monkeypatch, observed):
+    """A check that observed NaN or ±∞ (a diverging run) still leaves its counterexample: JSON has
+    no such numbers, so the archive, the results rows and the replay JSON spell them as text."""
+    monkeypatch.setenv(archive.ENV_ROOT, str(tmp_path / "archive"))
+    monkeypatch.setenv(results.ENV_DIR, str(tmp_path / "results"))
+    inst = Instance([[1.0]], [1.0], [[0.5, 0.5]])
+    claim = {"id": "Z1", "kind": "derived", "statement": "s", "tolerance": "t"}
+    verdict = Verdict("Z1", "fail", observed, 1.0, "test", "diverged")
+    doc = archive.load(archive.write(claim, verdict, inst, {}))
+    results.record(verdict, inst)
+    row = results.read_all(tmp_path / "results")[-1]
+    for value in (doc["observed"], row["observed"]):
+        back = exactjson.number_from(value)
+        assert isinstance(value, str) and (math.isnan(back) if math.isnan(observed) else back == observed)
 
 
 # --- a failing property, archived by the pytest hooks --------------------------------------------

@@ -1,8 +1,8 @@
 """ntpverify.gd: the GD engine against an independent loop, its two forms, its exact invariants over
 a long run, checkpoints, the trajectory format, and starts outside the row space of H.
 
-The reference loop is written here on purpose (not imported): ``W ← W − η (softmax(W Hᵀ) − P)
-diag(π) H`` with a column-max-shifted softmax (theory.md §1).
+The reference loop is tests/plain_gd.py's, written there on purpose (not imported from the package):
+``W ← W − η (softmax(W Hᵀ) − P) diag(π) H`` with a column-max-shifted softmax (theory.md §1).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from ntpverify import exactjson
 from ntpverify.gd import default_checkpoints, gd
 from ntpverify.instance import Instance
 from ntpverify.model import default_step, loss_gap
+
+from plain_gd import reference_gd
 
 CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 CASE_NAMES = sorted(p.stem for p in CASES.glob("*.json"))
@@ -37,16 +39,9 @@ def load(name: str) -> Instance:
     return Instance.load(CASES / f"{name}.json")
 
 
-def reference_gd(inst: Instance, steps: int, eta: float, W0: np.ndarray) -> np.ndarray:
-    """``steps`` plain GD steps on CE from ``W0`` (not modified)."""
-    W = W0.copy()
-    H, P, pi = inst.embeddings, inst.next_token_probs.T, inst.weights
-    for _ in range(steps):
-        Z = W @ H.T
-        S = np.exp(Z - Z.max(axis=0))
-        S /= S.sum(axis=0)
-        W -= eta * ((S - P) * pi) @ H
-    return W
+def reference(inst: Instance, steps: int, eta: float, W0: np.ndarray) -> np.ndarray:
+    """``steps`` steps of the plain reference loop on ``inst`` from ``W0`` (not modified)."""
+    return reference_gd(W0, inst.embeddings, inst.next_token_probs.T, inst.weights, eta, steps)
 
 
 def rel(X: np.ndarray, Y: np.ndarray) -> float:
@@ -68,7 +63,7 @@ def test_gd_matches_plain_loop_from_zero(name: str) -> None:
     inst = load(name)
     tr = gd(inst, STEPS)
     assert tr.eta == default_step(inst)
-    assert rel(tr.W, reference_gd(inst, STEPS, tr.eta, np.zeros((inst.V, inst.d)))) <= MATCH_RTOL
+    assert rel(tr.W, reference(inst, STEPS, tr.eta, np.zeros((inst.V, inst.d)))) <= MATCH_RTOL
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
@@ -103,7 +98,7 @@ def test_start_off_the_row_space() -> None:
     with the plain loop, and the metrics see only the part that acts on the data."""
     inst = load("example-H-orthonormal")
     W0, N = off_row_space_start(inst, 7)
-    ref = reference_gd(inst, 1000, default_step(inst), W0)
+    ref = reference(inst, 1000, default_step(inst), W0)
     for form in ("reduced", "direct"):
         tr = gd(inst, 1000, W0=W0, form=form)
         assert rel(tr.W, ref) <= MATCH_RTOL

@@ -316,3 +316,15 @@ def test_x_keys_keep_arbitrary_json_and_order(tmp_path: Path) -> None:
     assert exactjson.loads(text) == Instance.load(tmp_path / "i.json").to_dict()
     assert list(exactjson.loads(text)) == ["format", "name", *valid_arrays(), "x-b", "x-a"]
     assert math.copysign(1.0, Instance.from_json(text).extras["x-b"]["nested"][4]) == -1.0
+
+
+def test_drop_contexts_keeps_the_other_contexts_and_renormalizes_the_weights() -> None:
+    inst = Instance([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.5, 0.25, 0.25],
+                    [[1.0, 0.0], [0.5, 0.5], [0.25, 0.75]], name="three", extras={"x-k": 1})
+    sub = instance.drop_contexts(inst, [1])
+    assert bits(sub.embeddings) == bits(inst.embeddings[[0, 2]])
+    assert bits(sub.next_token_probs) == bits(inst.next_token_probs[[0, 2]])
+    assert sub.weights.tolist() == [2 / 3, 1 / 3]  # π_j / Σ_{i kept} π_i
+    assert (sub.name, dict(sub.extras)) == (None, {})
+    assert instance.drop_contexts(inst, np.array([0, 2]), name="middle").name == "middle"
+    assert instance.drop_contexts(inst, []) == Instance(inst.embeddings, inst.weights, inst.next_token_probs)

@@ -1,7 +1,7 @@
 """ntpverify.kernels: both forms and every plan against an independent plain numpy GD on W.
 
-The reference below is written here on purpose (not imported from the package): ``W ← W − η
-(softmax(W Hᵀ) − P) diag(π) H`` with a column-max-shifted softmax (theory.md §1).
+The reference is tests/plain_gd.py's, written there on purpose (not imported from the package):
+``W ← W − η (softmax(W Hᵀ) − P) diag(π) H`` with a column-max-shifted softmax (theory.md §1).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import pytest
 
 from ntpverify import kernels
 
+from plain_gd import reference_gd
+
 needs_numba = pytest.mark.skipif(not kernels.numba_available(), reason="numba unavailable or disabled")
 # plan → (backend, LOOPS_MAX_FLOPS forcing it)
 PLANS = {"numpy": ("numpy", math.inf), "numba loops": ("numba", math.inf), "blas + numba softmax": ("numba", 0)}
@@ -21,18 +23,6 @@ ALL_PLANS = ["numpy", pytest.param("numba loops", marks=needs_numba),
              pytest.param("blas + numba softmax", marks=needs_numba)]
 AGREE = 1e-12  # relative Frobenius distance required after STEPS steps
 STEPS = 10_000
-
-
-def reference_gd(W: np.ndarray, H: np.ndarray, P: np.ndarray, pi: np.ndarray, eta: float,
-                 steps: int) -> np.ndarray:
-    """``steps`` plain GD steps on CE from ``W`` (not modified); P is V×m."""
-    W = W.copy()
-    for _ in range(steps):
-        Z = W @ H.T
-        S = np.exp(Z - Z.max(axis=0))
-        S /= S.sum(axis=0)
-        W -= eta * ((S - P) * pi) @ H
-    return W
 
 
 def rel(X: np.ndarray, Y: np.ndarray) -> float:

@@ -24,8 +24,9 @@ from ntpverify.checks import gd_limits, rivals
 from ntpverify.checks.gd_limits import COINCIDE, check_P5, check_P6a, check_P6b, check_P6c, misalignment
 from ntpverify.checks.rates import check_C1, check_C2
 from ntpverify.gd import gd
-from ntpverify.instance import Instance
+from ntpverify.instance import Instance, drop_contexts
 from ntpverify.solution import Solution, solve
+from ntpverify.verdict import Verdict
 
 CASES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 #: The shared cases that are compatible and separable (the hypotheses of P5 and P6).
@@ -84,15 +85,31 @@ def same_matrix(A: np.ndarray, B: np.ndarray) -> bool:
     return gd_limits.relative_distance(A, B) <= COINCIDE
 
 
+def wrong_direction(case_name: str, name: str) -> tuple[Instance, np.ndarray]:
+    """The case and its wrong direction ``name`` (skipped where it is absent or coincides with W^mm)."""
+    inst, sol = case(case_name)
+    return inst, pick(wrong_directions(sol), name, sol.W_mm, same_direction)
+
+
+def wrong_F_limit(case_name: str, name: str) -> tuple[Instance, np.ndarray]:
+    """The case and its wrong W⋆ ``name`` (skipped where it is absent or coincides with W⋆)."""
+    inst, sol = case(case_name)
+    return inst, pick(wrong_F_limits(sol), name, sol.W_star, same_matrix)
+
+
+def varied_P6c(inst: Instance, **claimed: np.ndarray) -> Verdict:
+    """check_P6c with every variation in play (a nonzero start, one halving of η, reversed weights)
+    and the claimed limits ``claimed``."""
+    W0 = np.full((inst.V, inst.d), 0.25)
+    return check_P6c(inst, W0=W0, eta_halvings=1, weights=inst.weights[::-1], **claimed)
+
+
 def dropping_context(j: int):
     """A wrong GD: it runs on the instance without context ``j`` (weights renormalized), so the
     full instance's loss gap keeps the dropped context's KL term (a solver that drops a constraint
     of the optimization)."""
     def descent(inst: Instance, steps: int, eta: float, W0: np.ndarray, checkpoints, solution=None):
-        keep = np.arange(inst.m) != j
-        pi = inst.weights[keep]
-        sub = Instance(inst.embeddings[keep], pi / pi.sum(), inst.next_token_probs[keep])
-        return gd(sub, steps, eta=eta, W0=W0, checkpoints=checkpoints)
+        return gd(drop_contexts(inst, [j]), steps, eta=eta, W0=W0, checkpoints=checkpoints)
     return descent
 
 
@@ -105,8 +122,7 @@ def assert_fails(verdict, statement: str) -> None:
 @pytest.mark.parametrize("name", DIRECTION_STATEMENTS)
 @pytest.mark.parametrize("case_name", CASES)
 def test_P6a_fails_for_every_wrong_direction(case_name, name):
-    inst, sol = case(case_name)
-    W = pick(wrong_directions(sol), name, sol.W_mm, same_direction)
+    inst, W = wrong_direction(case_name, name)
     assert_fails(check_P6a(inst, W_mm=W), DIRECTION_STATEMENTS[name])
 
 
@@ -115,8 +131,7 @@ def test_P6a_fails_for_every_wrong_direction(case_name, name):
 @pytest.mark.parametrize("name", F_STATEMENTS)
 @pytest.mark.parametrize("case_name", CASES)
 def test_P6b_fails_for_every_wrong_F_limit(case_name, name):
-    inst, sol = case(case_name)
-    W = pick(wrong_F_limits(sol), name, sol.W_star, same_matrix)
+    inst, W = wrong_F_limit(case_name, name)
     assert_fails(check_P6b(inst, W_star=W), F_STATEMENTS[name])
 
 
@@ -125,18 +140,14 @@ def test_P6b_fails_for_every_wrong_F_limit(case_name, name):
 @pytest.mark.parametrize("case_name", CASES)
 def test_P6c_fails_for_a_wrong_direction(case_name):
     inst, sol = case(case_name)
-    W0 = np.full((inst.V, inst.d), 0.25)
-    v = check_P6c(inst, W0=W0, eta_halvings=1, weights=inst.weights[::-1],
-                  W_mm=rivals.mm_without_constraint(sol))
-    assert_fails(v, DIRECTION_STATEMENTS["mm_without_constraint"])
+    assert_fails(varied_P6c(inst, W_mm=rivals.mm_without_constraint(sol)),
+                 DIRECTION_STATEMENTS["mm_without_constraint"])
 
 
 @pytest.mark.parametrize("case_name", CASES)
 def test_P6c_fails_for_an_off_F_W_star(case_name):
     inst, sol = case(case_name)
-    W0 = np.full((inst.V, inst.d), 0.25)
-    v = check_P6c(inst, W0=W0, eta_halvings=1, weights=inst.weights[::-1], W_star=rivals.off_F_solution(sol))
-    assert_fails(v, F_STATEMENTS["off_F_solution"])
+    assert_fails(varied_P6c(inst, W_star=rivals.off_F_solution(sol)), F_STATEMENTS["off_F_solution"])
 
 
 # --- P5 and C1: a GD that drops a context ----------------------------------------------------------
@@ -158,8 +169,7 @@ def test_C1_fails_for_a_gd_that_drops_a_context(case_name):
 @pytest.mark.parametrize("name", F_STATEMENTS)
 @pytest.mark.parametrize("case_name", CASES)
 def test_C1_fails_for_every_wrong_F_limit(case_name, name):
-    inst, sol = case(case_name)
-    W = pick(wrong_F_limits(sol), name, sol.W_star, same_matrix)
+    inst, W = wrong_F_limit(case_name, name)
     assert_fails(check_C1(inst, W_star=W), F_STATEMENTS[name])
 
 

@@ -247,6 +247,74 @@ def test_all_full_instances_when_allowed(data):
     check_common(inst, allow_all_full=True)
 
 
+#: The kinds that can have a full-support context (a full support is neither one-hot nor disjoint
+#: from another support).
+FULL_CONTEXT_KINDS = tuple(k for k in ns.SUPPORT_KINDS if k not in ("one_hot", "disjoint"))
+
+
+def has_full_support_context(supports, V: int) -> bool:
+    return any(len(s) == V for s in supports)
+
+
+@pytest.mark.parametrize("kind", FULL_CONTEXT_KINDS)
+@META
+@given(data=st.data())
+def test_full_support_context_option_in_each_kind(kind, data):
+    """With ``full_support_context=True`` every draw has a context with ``S_j = [V]`` and still has
+    its kind's property (and, without ``allow_all_full``, a context with ``|S_j| < V``)."""
+    inst = data.draw(ns.instances(supports=kind, full_support_context=True), label="instance")
+    assert inst.extras["x-supports"] == kind
+    assert has_full_support_context(inst.supports, inst.V)
+    check_kind(kind, inst.supports, inst.V, allow_all_full=False)
+    check_common(inst)
+
+
+@META
+@given(data=st.data())
+def test_full_support_context_option_by_default_and_in_support_patterns(data):
+    inst = data.draw(ns.instances(full_support_context=True), label="instance")
+    assert inst.extras["x-supports"] in FULL_CONTEXT_KINDS and inst.m >= 2
+    assert has_full_support_context(inst.supports, inst.V)
+    check_common(inst)
+    allow = data.draw(st.booleans(), label="allow_all_full")
+    m, V = data.draw(st.sampled_from([(m, V) for m in range(2, 6) for V in range(2, 7)]), label="(m, V)")
+    kind = data.draw(st.sampled_from(ns.feasible_support_kinds(m, V, allow, full_support_context=True)),
+                     label="kind")
+    sets = data.draw(ns.support_patterns(m, V, kind=kind, allow_all_full=allow, full_support_context=True),
+                     label="S")
+    assert len(sets) == m and has_full_support_context(sets, V)
+    check_kind(kind, sets, V, allow)
+
+
+def test_full_support_context_option_is_off_by_default():
+    """The default (False) draws what it drew before the option: the same instances as an explicit
+    False, seed for seed, with contexts lacking full support and the kinds one_hot and disjoint."""
+    def draws(**option):
+        found = []
+
+        @settings(META, max_examples=60)
+        @given(ns.instances(**option))
+        def run(inst):
+            found.append(inst)
+
+        run()
+        return found
+
+    default = draws()
+    assert default == draws(full_support_context=False)
+    assert any(not has_full_support_context(i.supports, i.V) for i in default)
+    assert {"one_hot", "disjoint"} <= {i.extras["x-supports"] for i in default}
+    for m, V in itertools.product(range(1, 6), range(2, 7)):
+        assert ns.feasible_support_kinds(m, V) == ns.feasible_support_kinds(m, V, full_support_context=False)
+        assert set(ns.feasible_support_kinds(m, V, full_support_context=True)) <= set(ns.feasible_support_kinds(m, V))
+    with pytest.raises(InvalidArgument):
+        ns.instances(supports=("one_hot", "disjoint"), full_support_context=True)
+    with pytest.raises(InvalidArgument):
+        ns.instances(max_m=1, full_support_context=True)
+    with pytest.raises(InvalidArgument):
+        ns.support_patterns(3, 4, kind="one_hot", full_support_context=True)
+
+
 @META
 @given(data=st.data())
 def test_undrawn_kind_is_still_valid(data):

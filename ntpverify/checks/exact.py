@@ -45,7 +45,6 @@ from ..instance import Instance
 from ..maxmargin import KKT_RTOL
 from ..model import default_step, gradient, kl_terms, log_softmax, logits, loss_gap
 from ..solution import solve
-from ..status import Inconclusive
 from ..verdict import Verdict, first_failure, holds, inconclusive, within
 
 #: Unit roundoff of float64 (IEEE round to nearest): every basic operation is exact times (1 + δ),
@@ -317,14 +316,17 @@ def identity_verdict(claim: str, naive: float, formula: float, noise: float, wha
                    f"{what}: naive {naive!r} vs exact-sign formula {formula!r}")
 
 
-def max_margin(inst: Instance, W_mm: np.ndarray | Sequence | None) -> np.ndarray | None:
-    """The given candidate, or W^mm computed and KKT-certified (maxmargin.py); ``None`` if the
-    instance is not separable; raises Inconclusive if W^mm could not be certified."""
+def max_margin(claim: str, inst: Instance, W_mm: np.ndarray | Sequence | None) -> np.ndarray | Verdict:
+    """The given candidate, or W^mm computed and KKT-certified (maxmargin.py); an inconclusive
+    verdict of ``claim`` if W^mm could not be certified or the instance is not separable (the
+    hypothesis of I3 and I5)."""
     if W_mm is not None:
         return as_matrix(inst, W_mm)
     mm = solve(inst).mm
     if mm.status.state == "inconclusive":
-        raise Inconclusive("W_mm", mm.status.reason)
+        return inconclusive(claim, f"W^mm: {mm.status.reason}")
+    if mm.W_mm is None:
+        return inconclusive(claim, "hypothesis not met: the instance is not separable")
     return mm.W_mm
 
 
@@ -398,12 +400,9 @@ def check_I3(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
     certificate of :func:`sign_certificate` at ``W_k``, and the formula against the naive
     difference where the latter's rounding model (``η·gradient_eval_noise + ‖W^mm‖Δ_k`` + the
     difference's own ``(Vd+2)u‖W_{k+1} − W_k‖‖W^mm‖``) is below a tenth of ``IDENTITY_RTOL``."""
-    try:
-        C = max_margin(inst, W_mm)
-    except Inconclusive as exc:
-        return inconclusive("I3", f"W^mm: {exc.reason}")
-    if C is None:
-        return inconclusive("I3", "hypothesis not met: the instance is not separable")
+    C = max_margin("I3", inst, W_mm)
+    if isinstance(C, Verdict):
+        return C
     eta = step_size(inst, eta)
     start = as_matrix(inst, W0) + start_along_mm * C
     tr = run(inst, steps, eta=eta, W0=start, checkpoints=pair_checkpoints(steps))
@@ -430,12 +429,9 @@ def check_I5(inst: Instance, W: np.ndarray | Sequence | None = None, along_mm: f
     """I5: under separability ``∇CE(W) ≠ 0``, certified by ``⟨−∇CE(W), W^mm⟩ > 0`` at
     ``W + along_mm·W^mm`` with the exact-sign formula; the formula is also compared with the naive
     ``⟨−∇CE(W), W^mm⟩`` (model.gradient) where that is above rounding (gradient_eval_noise)."""
-    try:
-        C = max_margin(inst, W_mm)
-    except Inconclusive as exc:
-        return inconclusive("I5", f"W^mm: {exc.reason}")
-    if C is None:
-        return inconclusive("I5", "hypothesis not met: the instance is not separable")
+    C = max_margin("I5", inst, W_mm)
+    if isinstance(C, Verdict):
+        return C
     point = as_matrix(inst, W) + along_mm * C
     verdicts = [sign_certificate("I5", inst, point, C, f"at W + {along_mm!r}·W^mm")]
     naive = float(np.sum(-gradient(inst, point) * C))

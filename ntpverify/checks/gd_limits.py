@@ -440,6 +440,17 @@ def rival_sets(sol: Solution, claim: str) -> tuple[dict[str, np.ndarray], dict[s
         return inconclusive(claim, f"rival: {exc}")
 
 
+def solved_with_rivals(inst: Instance, claim: str) -> tuple[Solution, dict[str, np.ndarray],
+                                                          dict[str, np.ndarray]] | Verdict:
+    """``(solution, direction rivals, F-part rivals)``: :func:`solved`, then :func:`rival_sets`;
+    or the first inconclusive verdict of the two."""
+    sol = solved(inst, claim)
+    if isinstance(sol, Verdict):
+        return sol
+    sets = rival_sets(sol, claim)
+    return sets if isinstance(sets, Verdict) else (sol, *sets)
+
+
 def claimed(sol: Solution, W_mm: np.ndarray | None,
             W_star: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The claimed limits: the overrides, else the solver's."""
@@ -532,28 +543,24 @@ def check_P6a(inst: Instance, steps: int = DEFAULT_STEPS, W_mm: np.ndarray | Non
               W_star: np.ndarray | None = None, descent: Descent = gd) -> Verdict:
     """P6a (Theorem 2, direction): ``W_k/‖W_k‖ → W^mm/‖W^mm‖``, decided by
     :func:`direction_contest` (difference quotient and corrected direction against every rival)."""
-    sol = solved(inst, "P6a")
-    if isinstance(sol, Verdict):
-        return sol
-    sets = rival_sets(sol, "P6a")
-    if isinstance(sets, Verdict):
-        return sets
+    ready = solved_with_rivals(inst, "P6a")
+    if isinstance(ready, Verdict):
+        return ready
+    sol, direction_rivals, _ = ready
     W_mm, W_star = claimed(sol, W_mm, W_star)
-    return direction_contest("P6a", run(sol, steps, descent=descent), W_mm, W_star, sets[0])
+    return direction_contest("P6a", run(sol, steps, descent=descent), W_mm, W_star, direction_rivals)
 
 
 def check_P6b(inst: Instance, steps: int = DEFAULT_STEPS, W_star: np.ndarray | None = None,
               descent: Descent = gd) -> Verdict:
     """P6b (Theorem 2, F-part): ``P_F(W_k) → W⋆``, decided by :func:`F_contest` (closer than every
     F-part rival, distance not increasing, past the transient)."""
-    sol = solved(inst, "P6b")
-    if isinstance(sol, Verdict):
-        return sol
-    sets = rival_sets(sol, "P6b")
-    if isinstance(sets, Verdict):
-        return sets
+    ready = solved_with_rivals(inst, "P6b")
+    if isinstance(ready, Verdict):
+        return ready
+    sol, _, F_rivals = ready
     _, W_star = claimed(sol, None, W_star)
-    return F_contest("P6b", run(sol, steps, descent=descent), W_star, sets[1])
+    return F_contest("P6b", run(sol, steps, descent=descent), W_star, F_rivals)
 
 
 #: Solver objects of a re-weighted instance must equal the original's to this (relative): both

@@ -62,7 +62,7 @@ from ..instance import Instance
 from ..verdict import Verdict, first_failure, inconclusive, within
 from .gd_limits import (DEFAULT_STEPS, ROUNDING_FLOOR, WINDOW, Descent, Evidence, Run, claimed,
                         competitors_of, contest, distance_floor, evidence, loss_gaps, relative_distance,
-                        rival_sets, run, solved)
+                        run, solved, solved_with_rivals)
 
 #: C1's bound on the log-log slopes: the measured −1 with the catalogue's tolerance 0.5, one-sided:
 #: faster decay (exponentially decaying parts) is allowed, see the module docstring.
@@ -140,11 +140,6 @@ def decide_C1(r: Run, W_star: np.ndarray) -> Verdict:
     return verdict
 
 
-def envelope_ratio(r: Run, gap: float) -> float:
-    """``ηK (CE(W_K) − ℋ)/‖W^mm‖²``, which tends to 1 in the log-growth regime (module docstring)."""
-    return r.eta * r.ks[0] * gap / r.sol.W_mm_norm ** 2
-
-
 def increment_ratios(r: Run, W_mm: np.ndarray) -> np.ndarray:
     """``(‖P_{F⊥}W_{k_i}‖ − ‖P_{F⊥}W_{k_{i+1}}‖)/(‖W_mm‖ λ_i)`` over the window."""
     perp = np.array([float(np.linalg.norm(r.W[i] - r.F_part(i))) for i in range(WINDOW + 1)])
@@ -165,14 +160,12 @@ def check_C2(inst: Instance, steps: int = DEFAULT_STEPS, W_mm: np.ndarray | None
     converges like ``k^{−c}`` with c as small as 0.001, theory.md §6) against the rivals' — a rival
     R in place of W^mm has ``δ → ‖W^mm − R‖/‖R‖ > 0`` — failing only once :func:`decisive`. Since
     ``|increment ratio − 1| ≤ δ_i`` (triangle inequality), the ratio is reported, not tested."""
-    sol = solved(inst, "C2")
-    if isinstance(sol, Verdict):
-        return sol
-    sets = rival_sets(sol, "C2")
-    if isinstance(sets, Verdict):
-        return sets
+    ready = solved_with_rivals(inst, "C2")
+    if isinstance(ready, Verdict):
+        return ready
+    sol, direction_rivals, _ = ready
     W_mm, _ = claimed(sol, W_mm, None)
-    return decide_C2(run(sol, steps, descent=descent), W_mm, sets[0])
+    return decide_C2(run(sol, steps, descent=descent), W_mm, direction_rivals)
 
 
 def decide_C2(r: Run, W_mm: np.ndarray, rival_set: dict[str, np.ndarray]) -> Verdict:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import Geometry, _triples_rows
-from ..instance import Instance
+from ..instance import Instance, drop_contexts
 from ..maxmargin import CLARABEL_SETTINGS, LDP_MIN_RESIDUAL, active_set, ldp, polish
 from ..solution import Solution, solve
 from ..status import Inconclusive
@@ -114,14 +114,12 @@ def least_squares(geo: Geometry) -> np.ndarray | None:
 
 
 def dropped_full_support(inst: Instance) -> np.ndarray | None:
-    """``W^mm`` of ``inst`` without its full-support contexts, weights renormalized so the
-    sub-instance is valid (``None`` if no context has full support: nothing is dropped)."""
-    keep = ~inst.support_mask.all(axis=1)
-    if keep.all():
+    """``W^mm`` of ``inst`` without its full-support contexts (the sub-instance of
+    instance.drop_contexts; ``None`` if no context has full support: nothing is dropped)."""
+    full = np.flatnonzero(inst.support_mask.all(axis=1))
+    if full.size == 0:
         return None
-    pi = inst.weights[keep]
-    sub = Instance(inst.embeddings[keep], pi / pi.sum(), inst.next_token_probs[keep],
-                   name=f"{inst.name or 'instance'}-dropped-full-support")
+    sub = drop_contexts(inst, full, name=f"{inst.name or 'instance'}-dropped-full-support")
     W = solve(sub).W_mm
     if W is None:
         raise Inconclusive("dropped_full_support", "W^mm of the sub-instance not certified")
