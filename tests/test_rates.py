@@ -28,3 +28,11 @@ def test_a_plateau_below_the_envelope_is_inconclusive_not_a_counterexample():
     doc = archive.load(PLATEAU)
     v = check_C1(doc["instance"], **doc["params"])
     assert v.outcome == "inconclusive" and v.detail.startswith("plateau"), v
+
+
+def test_a_crossover_inside_the_window_is_inconclusive_not_a_counterexample():
+    """The thorough run's second C1 false alarm: ‖P_F W_k − W⋆‖ dips at k = 2^17 (exponential and
+    1/(ηk) parts cancelling), so the window's slope is −0.05 while the last doubling's is −0.57."""
+    doc = archive.load(PLATEAU.with_name("eb4e845bda84926ef1da.json"))
+    v = check_C1(doc["instance"], **doc["params"])
+    assert v.outcome == "inconclusive" and v.detail.startswith("crossover"), v
