@@ -53,8 +53,8 @@ Measurements (the 730 compatible, separable draws of gd_limits.py's docstring, d
   D_k = 2 max_j‖h_j‖ (CE(W_k) − ℋ)/μ_F`` to leading order: the F-distance decays at least like the
   gap wherever it is below D_k, whatever its local slope (vectors from several contexts cancel and
   un-cancel). Measured ``‖P_F W_k − W⋆‖/D_k`` at 2^13–2^22 steps: 0.28–0.39 on cases A–D, 0.009 on
-  H, 0.001–0.013 on the dip above. The distance's slope therefore fails only above D_K (FORCING
-  envelope), and is inconclusive below it.
+  H, 0.001–0.013 on the dip above. The distance's slope therefore fails only above
+  ``FORCING_MAX · D_K``, and is inconclusive below it.
 * C2 at ``K/T ≥ 100`` (first 367 draws): increment ratio 1%–99% 0.975–1.026, extremes 0.895 and
   1.408; δ ≤ 0.41 (median 0.002). The ratio is not tested against a fixed 10%: on the slow draw
   of gd_limits.py it creeps up (0.879, 0.886, 0.895 at 2^18, 2^19, 2^20), as ``ρ_k → ρ_∞`` like
