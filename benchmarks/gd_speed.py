@@ -1,11 +1,11 @@
-"""Speed of one GD step on CE (ntpverify.kernels) against a plain numpy loop on W.
+"""Speed of one GD step on CE (ntpverify.optim.kernels) against a plain numpy loop on W.
 
 For the shapes tiny (V=8, m=4, d=8), small (32, 8, 16) and medium (256, 32, 64) this measures,
 in one run, the time per step of
 
 * ``plain numpy W``: the baseline, GD written as a user would (``Z = W @ H.T``, softmax,
   ``W -= eta * ((S - P) * pi) @ H``), with its allocations;
-* each form of ntpverify.kernels on each plan (numpy; compiled loops; BLAS products with the
+* each form of ntpverify.optim.kernels on each plan (numpy; compiled loops; BLAS products with the
   compiled softmax), the automatic choice (choose_form with H, then plan), and the batched
   entry point (8 step sizes of one instance per call; time per member-step);
 
@@ -38,7 +38,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ntpverify import kernels
+from ntpverify.optim import kernels
 
 SHAPES: dict[str, tuple[int, int, int]] = {"tiny": (8, 4, 8), "small": (32, 8, 16), "medium": (256, 32, 64)}
 SPEEDUP_BAR = {"tiny": 30.0, "small": 5.0}
@@ -246,7 +246,7 @@ def shape_table(name: str, gflops: float, gflops_1: float) -> list[str]:
 _COMPILE_PROBE = """
 import time
 import numpy as np
-from ntpverify import kernels
+from ntpverify.optim import kernels
 V, m, d = 3, 2, 2
 H, P, pi = np.eye(m, d), np.full((V, m), 1 / V), np.full(m, 1 / m)
 calls = {

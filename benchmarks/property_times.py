@@ -1,7 +1,7 @@
 """The ci profile's property run, measured: wall time per property and examples per claim.
 
 Runs ``pytest properties/ -n 2 --hypothesis-profile ci --durations=0`` with a results directory
-(ntpverify.results), then prints the wall time of each test (pytest's ``call`` durations, the
+(ntpverify.suite.results), then prints the wall time of each test (pytest's ``call`` durations, the
 slowest first) and, per claim, the examples checked with their outcomes and the regimes the
 inconclusive ones were drawn from (:func:`claim_table` also summarizes the rows of any run made
 with ``NTPVERIFY_RESULTS_DIR`` set, e.g. a thorough one).
@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from ntpverify import results
+from ntpverify.suite import results
 
 _DURATION = re.compile(r"^\s*([\d.]+)s call\s+(\S+)")
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 import ntpverify as nv
-from ntpverify.sampling import random_instance
+from ntpverify.core.sampling import random_instance
 
 REPEATS = 5
 

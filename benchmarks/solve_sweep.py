@@ -13,7 +13,7 @@ from collections import Counter
 import numpy as np
 
 import ntpverify as nv
-from ntpverify.sampling import KINDS, random_instance
+from ntpverify.core.sampling import KINDS, random_instance
 
 
 def sweep(n: int = 200, seed: int = 0) -> dict:

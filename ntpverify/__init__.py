@@ -6,17 +6,17 @@ Public API (theory.md notation): instances (:class:`Instance`), the model (:func
 :func:`compatibility`, :func:`w_star`, :func:`separability`, :func:`max_margin`, :func:`w_mm`).
 """
 
-from .compatibility import Compatibility, compatibility, w_star
-from .conjecture import conjecture, target
-from .errors import InputError
-from .gd import Checkpoint, Trajectory, gd
-from .instance import Instance
-from .maxmargin import MaxMargin, max_margin, w_mm
-from .model import default_step, entropy, gradient, loss, loss_gap
-from .separability import Separability, separability
-from .solution import Solution, solve
-from .status import Inconclusive, Status
-from .subspace import FBasis, F_basis, project_F, project_F_perp
+from ntpverify.core.compatibility import Compatibility, compatibility, w_star
+from ntpverify.tools.conjecture import conjecture, target
+from ntpverify.core.errors import InputError
+from ntpverify.optim.gd import Checkpoint, Trajectory, gd
+from ntpverify.core.instance import Instance
+from ntpverify.core.maxmargin import MaxMargin, max_margin, w_mm
+from ntpverify.core.model import default_step, entropy, gradient, loss, loss_gap
+from ntpverify.core.separability import Separability, separability
+from ntpverify.core.solution import Solution, solve
+from ntpverify.core.status import Inconclusive, Status
+from ntpverify.core.subspace import FBasis, F_basis, project_F, project_F_perp
 
 __version__ = "0.1.0"
 

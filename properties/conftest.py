@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from ntpverify import archive, claims, profiles, results, verdict
+from ntpverify.suite import archive, claims, profiles, results, verdict
 
 profiles.register()
 

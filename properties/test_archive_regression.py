@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from ntpverify import archive
-from ntpverify.errors import InputError
-from ntpverify.replay import claim_verdict
-from ntpverify.verdict import enforce
+from ntpverify.suite import archive
+from ntpverify.core.errors import InputError
+from ntpverify.tools.replay import claim_verdict
+from ntpverify.suite.verdict import enforce
 
 
 def _is_claim_case(path: Path) -> bool:

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import Phase, event, given, settings
 from hypothesis import strategies as st
 
-from ntpverify import strategies as nst
-from ntpverify.checks.conditions import check_D1, check_P1, check_P2, check_P3
-from ntpverify.instance import Instance
-from ntpverify.profiles import budget
-from ntpverify.verdict import Verdict, enforce
+from ntpverify.suite import strategies as nst
+from ntpverify.suite.checks.conditions import check_D1, check_P1, check_P2, check_P3
+from ntpverify.core.instance import Instance
+from ntpverify.suite.profiles import budget
+from ntpverify.suite.verdict import Verdict, enforce
 
 #: The active profile's settings with ``budget().solver_examples`` examples and without the target
 #: phase: at ``max_examples ≥ 1000`` (thorough) Hypothesis 6.170 schedules repeated hill-climbing

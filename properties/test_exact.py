@@ -11,13 +11,13 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ntpverify import strategies as nst
-from ntpverify.checks.exact import (CONSERVATION_STEPS, COMPARISON_STEPS, STEP_IDENTITY_STEPS, check_I1,
+from ntpverify.suite import strategies as nst
+from ntpverify.suite.checks.exact import (CONSERVATION_STEPS, COMPARISON_STEPS, STEP_IDENTITY_STEPS, check_I1,
                                     check_I2, check_I3, check_I4, check_I5, check_I6, check_I7, null_basis)
-from ntpverify.model import default_step
-from ntpverify.profiles import budget
-from ntpverify.solution import solve
-from ntpverify.verdict import enforce
+from ntpverify.core.model import default_step
+from ntpverify.suite.profiles import budget
+from ntpverify.core.solution import solve
+from ntpverify.suite.verdict import enforce
 
 GD = settings(max_examples=budget().gd_examples)
 #: Scales of a drawn start (0 first: the shrink target).

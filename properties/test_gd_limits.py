@@ -1,7 +1,7 @@
 """Properties of the paper's GD claims: P5 (Lemma 2) and P6 (Theorem 2), on drawn instances.
 
 Each example is a compatible, separable instance (the theorems' hypotheses), checked by
-ntpverify.checks.gd_limits at the profile's GD budget (``budget().gd_steps``, raised per example to
+ntpverify.suite.checks.gd_limits at the profile's GD budget (``budget().gd_steps``, raised per example to
 cover its measured transient). Regimes: ``generic_wide`` and ``orthogonal`` are compatible and
 separable by construction (``rank H = m``, P2); ``integer_grid`` is filtered with ``assume`` (about
 a quarter of its draws are rejected, 68 of 300 measured: the statistics show the count).
@@ -16,12 +16,12 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ntpverify import strategies as nst
-from ntpverify.checks.gd_limits import check_P5, check_P6a, check_P6b, check_P6c
-from ntpverify.instance import Instance
-from ntpverify.profiles import budget
-from ntpverify.solution import solve
-from ntpverify.verdict import Verdict, enforce
+from ntpverify.suite import strategies as nst
+from ntpverify.suite.checks.gd_limits import check_P5, check_P6a, check_P6b, check_P6c
+from ntpverify.core.instance import Instance
+from ntpverify.suite.profiles import budget
+from ntpverify.core.solution import solve
+from ntpverify.suite.verdict import Verdict, enforce
 
 #: Regimes drawn for GD properties (see the module docstring).
 GD_REGIMES = ("generic_wide", "orthogonal", "integer_grid")

@@ -1,11 +1,11 @@
 """Properties of the rate **conjectures** C1 and C2 (theory.md §6; not claims of the paper).
 
-Same draws and budgets as test_gd_limits.py; the checks are ntpverify.checks.rates.
+Same draws and budgets as test_gd_limits.py; the checks are ntpverify.suite.checks.rates.
 """
 
 from __future__ import annotations
 
-from ntpverify.checks.rates import check_C1, check_C2
+from ntpverify.suite.checks.rates import check_C1, check_C2
 
 from test_gd_limits import enforce_gd, gd_property, hypotheses_instance
 

@@ -1,5 +1,5 @@
 """P4 (Theorem 1): the regularization path has norm B and the limits W⋆ (F-part) and W^mm
-(direction), decided by certified balls along an accurately solved path (ntpverify/checks/regpath.py).
+(direction), decided by certified balls along an accurately solved path (ntpverify/suite/checks/regpath.py).
 
 Only instances that meet the hypotheses (compatible and separable) are checked: the others are
 rejected with ``assume`` (an undecided condition is *not* rejected: the check then reports it
@@ -14,11 +14,11 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ntpverify import strategies as nst
-from ntpverify.checks.regpath import check_P4
-from ntpverify.profiles import active, budget
-from ntpverify.solution import solve
-from ntpverify.verdict import enforce
+from ntpverify.suite import strategies as nst
+from ntpverify.suite.checks.regpath import check_P4
+from ntpverify.suite.profiles import active, budget
+from ntpverify.core.solution import solve
+from ntpverify.suite.verdict import enforce
 
 #: End of the path (before the extension to T_END·‖W^mm‖ the check makes) per profile. The issue
 #: asks for B up to ~100–300 in ci and 1000 in thorough; measured cost per example (path, its

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ntpverify import strategies as nst
-from ntpverify.checks.special import check_S1, check_S2
+from ntpverify.suite import strategies as nst
+from ntpverify.suite.checks.special import check_S1, check_S2
 
 from test_conditions import GROUPS, SOLVER, enforce_noting_vacuous
 

@@ -9,11 +9,11 @@ import numpy as np
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from ntpverify import strategies as nst
-from ntpverify.checks.special_gd import check_S3, check_S4
-from ntpverify.instance import Instance
-from ntpverify.profiles import budget
-from ntpverify.verdict import enforce
+from ntpverify.suite import strategies as nst
+from ntpverify.suite.checks.special_gd import check_S3, check_S4
+from ntpverify.core.instance import Instance
+from ntpverify.suite.profiles import budget
+from ntpverify.suite.verdict import enforce
 
 from test_exact import DESCENT_STEP, starts, step
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ntpverify import strategies as nst
-from ntpverify.checks.structure import check_D2, check_D3, check_D4, check_D5, check_D6
+from ntpverify.suite import strategies as nst
+from ntpverify.suite.checks.structure import check_D2, check_D3, check_D4, check_D5, check_D6
 
 from test_conditions import GROUPS, SOLVER, enforce_noting_vacuous, enforce_seeded
 

@@ -1,4 +1,4 @@
-"""The counterexample archive (ntpverify/archive.py) with the property suite's hooks
+"""The counterexample archive (ntpverify/suite/archive.py) with the property suite's hooks
 (properties/conftest.py) and its regression set (properties/test_archive_regression.py).
 
 Fake claims stand in for catalogue claims: ``Z1`` fails on every instance with ``V ≥ 3``, ``Z2``
@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntpverify import archive, cli, exactjson, results
-from ntpverify.instance import Instance
-from ntpverify.verdict import Verdict
+from ntpverify.suite import archive, results
+from ntpverify.tools import cli
+from ntpverify.core import exactjson
+from ntpverify.core.instance import Instance
+from ntpverify.suite.verdict import Verdict
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,9 +33,9 @@ FAKE_CLAIMS = '''
 import sys
 import types
 
-from ntpverify.verdict import inconclusive, within
+from ntpverify.suite.verdict import inconclusive, within
 
-MODULE = "ntpverify.checks._fake_for_tests"
+MODULE = "ntpverify.suite.checks._fake_for_tests"
 
 
 def check_Z1(inst, limit=2.0):
@@ -49,7 +51,7 @@ def check_Z3(inst):
 
 
 def install(setitem):
-    from ntpverify import claims
+    from ntpverify.suite import claims
 
     module = types.ModuleType(MODULE)
     module.check_Z1, module.check_Z2, module.check_Z3 = check_Z1, check_Z2, check_Z3
@@ -62,8 +64,8 @@ def install(setitem):
 PROPERTIES = '''
 from hypothesis import given, settings
 
-from ntpverify import claims, strategies as nst
-from ntpverify.verdict import enforce
+from ntpverify.suite import claims, strategies as nst
+from ntpverify.suite.verdict import enforce
 
 
 @settings(max_examples=60)
@@ -115,9 +117,9 @@ def pytest_run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 WRITER = '''
 import sys, time
 from pathlib import Path
-from ntpverify import archive
-from ntpverify.instance import Instance
-from ntpverify.verdict import Verdict
+from ntpverify.suite import archive
+from ntpverify.core.instance import Instance
+from ntpverify.suite.verdict import Verdict
 
 first, count, go = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 while not go.exists():  # start together with the other writer

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ntpverify import claims
+from ntpverify.suite import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 PROPERTY_SOURCES = "\n".join(p.read_text() for p in sorted((ROOT / "properties").glob("test_*.py")))

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntpverify import cli, exactjson
+from ntpverify.tools import cli
+from ntpverify.core import exactjson
 
 REPO = Path(__file__).resolve().parents[1]
 MATRIX_TOL = 1e-8  # after scaling by max(1, ‖expected‖)
@@ -145,7 +146,7 @@ def test_subprocess_prints_no_traceback(example_a: dict, tmp_path: Path) -> None
     path = tmp_path / "case.json"
     path.write_text(MALFORMED["NaN"][0](example_a))
     proc = subprocess.run(
-        [sys.executable, "-m", "ntpverify.cli", "solve", str(path), "--json"],
+        [sys.executable, "-m", "ntpverify.tools.cli", "solve", str(path), "--json"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 2 and proc.stdout == ""
@@ -206,13 +207,13 @@ def test_internal_failure_exits_1_with_one_line(
     assert err == "ntpverify: internal error: RuntimeError: boom second line\n"
 
 
-# --- outputs (need the lead's ntpverify.solution and ntpverify.gd) --------------------------------
+# --- outputs (need the lead's ntpverify.core.solution and ntpverify.optim.gd) --------------------------------
 
 
 @pytest.fixture
 def math_modules() -> None:
-    pytest.importorskip("ntpverify.solution")
-    pytest.importorskip("ntpverify.gd")
+    pytest.importorskip("ntpverify.core.solution")
+    pytest.importorskip("ntpverify.optim.gd")
 
 
 def matches(actual: object, expected: object) -> bool:

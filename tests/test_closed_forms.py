@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntpverify.checks.special import check_S1, check_S2
-from ntpverify.checks.structure import (check_D5, closed_form_w_mm, closed_form_w_mm_norm2, closed_form_w_star,
+from ntpverify.suite.checks.special import check_S1, check_S2
+from ntpverify.suite.checks.structure import (check_D5, closed_form_w_mm, closed_form_w_mm_norm2, closed_form_w_star,
                                         mutually_orthogonal)
-from ntpverify.geometry import Geometry
-from ntpverify.instance import Instance
-from ntpverify.model import loss_gap
-from ntpverify.solution import solve
+from ntpverify.core.geometry import Geometry
+from ntpverify.core.instance import Instance
+from ntpverify.core.model import loss_gap
+from ntpverify.core.solution import solve
 
 CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 LOG2, LOG3 = np.log(2.0), np.log(3.0)

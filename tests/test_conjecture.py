@@ -1,4 +1,4 @@
-"""Conjectures as code (ntpverify/conjecture.py): the decorator, loading files, and how one
+"""Conjectures as code (ntpverify/tools/conjecture.py): the decorator, loading files, and how one
 evaluation is sorted into pass / fail / inconclusive."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from hypothesis.errors import UnsatisfiedAssumption
 
 import ntpverify as nv
-from ntpverify import results
-from ntpverify.conjecture import (REGISTRY, Conjecture, ConjectureError, Evaluation, evaluate,
+from ntpverify.suite import results
+from ntpverify.tools.conjecture import (REGISTRY, Conjecture, ConjectureError, Evaluation, evaluate,
                                   evaluate_once, load, select, split_spec)
-from ntpverify.status import Status
+from ntpverify.core.status import Status
 
 # example A of theory.md §8: certified (compatible and separable)
 EXAMPLE_A = nv.Instance([[1.0, 1.0], [-2.0, -1.0]], [0.5, 0.5], [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]])
@@ -195,7 +195,7 @@ def test_evaluate_once_replays_one_instance_inside_hypothesis(func, outcome, det
 def test_a_failure_on_an_uncertified_instance_is_inconclusive(monkeypatch):
     uncertain = SimpleNamespace(conclusive=False, status={"F": Status("ok"),
                                                           "W_mm": Status("inconclusive", "KKT 1e-4")})
-    monkeypatch.setattr("ntpverify.solution.solve", lambda inst: uncertain)
+    monkeypatch.setattr("ntpverify.core.solution.solve", lambda inst: uncertain)
     ev = evaluate(conj(lambda inst: False), EXAMPLE_A)
     assert ev.outcome == "inconclusive"
     assert ev.detail == "returned False (not a counterexample: W_mm inconclusive: KKT 1e-4)"

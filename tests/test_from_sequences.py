@@ -7,9 +7,9 @@ from fractions import Fraction as F
 import numpy as np
 import pytest
 
-from ntpverify.embeddings import gaussian, one_hot
-from ntpverify.errors import InputError
-from ntpverify.instance import Instance
+from ntpverify.core.embeddings import gaussian, one_hot
+from ntpverify.core.errors import InputError
+from ntpverify.core.instance import Instance
 
 CORPUS = [[0, 1, 2], [0, 1, 0], [0, 2, 1], [1, 1], [0, 1, 2, 3]]
 

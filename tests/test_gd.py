@@ -1,4 +1,4 @@
-"""ntpverify.gd: the GD engine against an independent loop, its two forms, its exact invariants over
+"""ntpverify.optim.gd: the GD engine against an independent loop, its two forms, its exact invariants over
 a long run, checkpoints, the trajectory format, and starts outside the row space of H.
 
 The reference loop is tests/plain_gd.py's, written there on purpose (not imported from the package):
@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntpverify import exactjson
-from ntpverify.gd import default_checkpoints, gd
-from ntpverify.instance import Instance
-from ntpverify.model import default_step, loss_gap
+from ntpverify.core import exactjson
+from ntpverify.optim.gd import default_checkpoints, gd
+from ntpverify.core.instance import Instance
+from ntpverify.core.model import default_step, loss_gap
 
 from plain_gd import reference_gd
 

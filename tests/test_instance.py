@@ -17,9 +17,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ntpverify import exactjson, instance
-from ntpverify.errors import InputError
-from ntpverify.instance import FORMAT, MAX_ENTRIES, MAX_FILE_BYTES, Instance
+from ntpverify.core import exactjson, instance
+from ntpverify.core.errors import InputError
+from ntpverify.core.instance import FORMAT, MAX_ENTRIES, MAX_FILE_BYTES, Instance
 
 FAST = settings(max_examples=200, deadline=None)
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)

@@ -1,4 +1,4 @@
-"""ntpverify.kernels: both forms and every plan against an independent plain numpy GD on W.
+"""ntpverify.optim.kernels: both forms and every plan against an independent plain numpy GD on W.
 
 The reference is tests/plain_gd.py's, written there on purpose (not imported from the package):
 ``W ← W − η (softmax(W Hᵀ) − P) diag(π) H`` with a column-max-shifted softmax (theory.md §1).
@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from ntpverify import kernels
+from ntpverify.optim import kernels
 
 from plain_gd import reference_gd
 

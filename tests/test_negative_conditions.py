@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntpverify.checks import rivals
-from ntpverify.checks.conditions import (SvmResult, _svm_rows, certified_gap_lower_bound, check_D1, check_P1,
+from ntpverify.suite.checks import rivals
+from ntpverify.suite.checks.conditions import (SvmResult, _svm_rows, certified_gap_lower_bound, check_D1, check_P1,
                                          check_P2, check_P3, multiclass_svm, qp_distance_bound)
-from ntpverify.geometry import Geometry
-from ntpverify.instance import Instance
-from ntpverify.maxmargin import CLARABEL_SETTINGS
-from ntpverify.model import entropy, kl_terms, logits, loss_gap
-from ntpverify.solution import solve
+from ntpverify.core.geometry import Geometry
+from ntpverify.core.instance import Instance
+from ntpverify.core.maxmargin import CLARABEL_SETTINGS
+from ntpverify.core.model import entropy, kl_terms, logits, loss_gap
+from ntpverify.core.solution import solve
 
 CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 

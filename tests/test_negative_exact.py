@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 from scipy.optimize import nnls
 
-from ntpverify.checks.exact import (check_I1, check_I2, check_I3, check_I4, check_I5, check_I6, check_I7,
+from ntpverify.suite.checks.exact import (check_I1, check_I2, check_I3, check_I4, check_I5, check_I6, check_I7,
                                     decompose)
-from ntpverify.checks.special_gd import check_S3, check_S4
-from ntpverify.gd import Trajectory, default_checkpoints, gd
-from ntpverify.instance import Instance
-from ntpverify.model import default_step, entropy, loss, loss_gap
-from ntpverify.solution import solve
-from ntpverify.verdict import Verdict, holds
+from ntpverify.suite.checks.special_gd import check_S3, check_S4
+from ntpverify.optim.gd import Trajectory, default_checkpoints, gd
+from ntpverify.core.instance import Instance
+from ntpverify.core.model import default_step, entropy, loss, loss_gap
+from ntpverify.core.solution import solve
+from ntpverify.suite.verdict import Verdict, holds
 
 CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 #: Broken implementations show within the first steps; short runs keep the numpy loops quick.

@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntpverify.checks import gd_limits, rivals
-from ntpverify.checks.gd_limits import COINCIDE, check_P5, check_P6a, check_P6b, check_P6c, misalignment
-from ntpverify.checks.rates import check_C1, check_C2
-from ntpverify.gd import gd
-from ntpverify.instance import Instance, drop_contexts
-from ntpverify.solution import Solution, solve
-from ntpverify.verdict import Verdict
+from ntpverify.suite.checks import gd_limits, rivals
+from ntpverify.suite.checks.gd_limits import COINCIDE, check_P5, check_P6a, check_P6b, check_P6c, misalignment
+from ntpverify.suite.checks.rates import check_C1, check_C2
+from ntpverify.optim.gd import gd
+from ntpverify.core.instance import Instance, drop_contexts
+from ntpverify.core.solution import Solution, solve
+from ntpverify.suite.verdict import Verdict
 
 CASES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 #: The shared cases that are compatible and separable (the hypotheses of P5 and P6).

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import ntpverify as nv
-from ntpverify.checks import rivals
-from ntpverify.checks.regpath import COINCIDE_RTOL, check_P4, sin_angle
-from ntpverify.regpath import PathPoint, certify
+from ntpverify.suite.checks import rivals
+from ntpverify.suite.checks.regpath import COINCIDE_RTOL, check_P4, sin_angle
+from ntpverify.core.regpath import PathPoint, certify
 
 CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 NAMES = ("example-A", "example-B", "example-C-two-dims-three-contexts", "example-D-full-support-context",

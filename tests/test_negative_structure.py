@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntpverify.checks import rivals
-from ntpverify.checks.special import check_S1, check_S2
-from ntpverify.checks.structure import SOLVERS, check_D2, check_D3, check_D4, check_D5, check_D6
-from ntpverify.geometry import Geometry
-from ntpverify.instance import Instance
-from ntpverify.maxmargin import MaxMargin, decide, max_margin
-from ntpverify.solution import solve
-from ntpverify.status import Status
+from ntpverify.suite.checks import rivals
+from ntpverify.suite.checks.special import check_S1, check_S2
+from ntpverify.suite.checks.structure import SOLVERS, check_D2, check_D3, check_D4, check_D5, check_D6
+from ntpverify.core.geometry import Geometry
+from ntpverify.core.instance import Instance
+from ntpverify.core.maxmargin import MaxMargin, decide, max_margin
+from ntpverify.core.solution import solve
+from ntpverify.core.status import Status
 
 CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 

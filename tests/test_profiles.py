@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import Phase, settings
 
-from ntpverify import profiles
+from ntpverify.suite import profiles
 
 
 @pytest.fixture(autouse=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 import ntpverify as nv
-from ntpverify import archive
-from ntpverify.checks import gd_limits
-from ntpverify.checks.rates import check_C1, envelope_ratio
-from ntpverify.instance import Instance
+from ntpverify.suite import archive
+from ntpverify.suite.checks import gd_limits
+from ntpverify.suite.checks.rates import check_C1, envelope_ratio
+from ntpverify.core.instance import Instance
 
 DATA = Path(nv.__file__).parent / "data"
 PLATEAU = Path(__file__).parents[1] / "reports" / "counterexamples" / "C1" / "629f799524e8f7ca03c8.json"

@@ -1,4 +1,4 @@
-"""Unit tests of the regularization-path solver (ntpverify/regpath.py) and of P4's certificates."""
+"""Unit tests of the regularization-path solver (ntpverify/core/regpath.py) and of P4's certificates."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from scipy.special import logsumexp
 
 import ntpverify as nv
-from ntpverify.checks.regpath import F_ball, _smallest_singular_value_on_F, direction_balls, sin_angle
-from ntpverify.model import gradient
-from ntpverify.regpath import (PATH_KKT_RTOL, KKTSystem, _softmax_jacobians, certify, regularization_path,
+from ntpverify.suite.checks.regpath import F_ball, _smallest_singular_value_on_F, direction_balls, sin_angle
+from ntpverify.core.model import gradient
+from ntpverify.core.regpath import (PATH_KKT_RTOL, KKTSystem, _softmax_jacobians, certify, regularization_path,
                                split_softmax)
 
 CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"

@@ -1,4 +1,4 @@
-"""``ntpverify replay FILE…`` (ntpverify/replay.py): claims and conjectures re-run on their exact
+"""``ntpverify replay FILE…`` (ntpverify/tools/replay.py): claims and conjectures re-run on their exact
 archived instances; exit 1 while a case fails (or is inconclusive), 0 once every case holds."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from test_archive import fake_claims  # noqa: F401 - the fixture: fake claims Z1, Z2, Z3
 
-from ntpverify import archive, cli
-from ntpverify.conjecture import select
-from ntpverify.instance import Instance
-from ntpverify.search import run_conjecture
-from ntpverify.verdict import Verdict
+from ntpverify.suite import archive
+from ntpverify.tools import cli
+from ntpverify.tools.conjecture import select
+from ntpverify.core.instance import Instance
+from ntpverify.tools.search import run_conjecture
+from ntpverify.suite.verdict import Verdict
 
 V3 = Instance([[1.0, 0.5]], [1.0], [[0.2, 0.3, 0.5]])
 V2 = Instance([[1.0, 0.5]], [1.0], [[0.2, 0.8]])

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from test_archive import fake_claims, property_suite  # noqa: F401 - fake_claims is a fixture
 
-from ntpverify import archive, claims, cli, figures
-from ntpverify.report import claim_rows, summary_markdown
-from ntpverify.verify import verify
+from ntpverify.suite import archive, claims
+from ntpverify.tools import cli, figures
+from ntpverify.tools.report import claim_rows, summary_markdown
+from ntpverify.tools.verify import verify
 
 FIGURES = ["loss_gap.png", "dist_F.png", "direction.png", "norm_Fperp.png", "rows_d2.png"]
 

@@ -1,4 +1,4 @@
-"""Unit tests of ntpverify.checks.rivals: each rival is what its definition says, and the two
+"""Unit tests of ntpverify.suite.checks.rivals: each rival is what its definition says, and the two
 examples of theory.md §8 come out with their stated cosines.
 
 A rival that is computed wrongly would make a negative control meaningless (a wrong object refuted
@@ -16,11 +16,11 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-from ntpverify.checks import rivals
-from ntpverify.compatibility import equation_residual
-from ntpverify.gd import cosine
-from ntpverify.instance import Instance
-from ntpverify.solution import Solution, solve
+from ntpverify.suite.checks import rivals
+from ntpverify.core.compatibility import equation_residual
+from ntpverify.optim.gd import cosine
+from ntpverify.core.instance import Instance
+from ntpverify.core.solution import Solution, solve
 
 CASES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 #: Compatible and separable shared cases.

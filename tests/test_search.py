@@ -1,4 +1,4 @@
-"""The search runner (ntpverify/search.py) and ``ntpverify search``: verdicts, shrinking, exact
+"""The search runner (ntpverify/tools/search.py) and ``ntpverify search``: verdicts, shrinking, exact
 archiving, seeds, parallel jobs, progress and exit codes."""
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntpverify import archive, cli, data
-from ntpverify.conjecture import select
-from ntpverify.instance import Instance
-from ntpverify.search import run_conjecture, search
+from ntpverify import data
+from ntpverify.suite import archive
+from ntpverify.tools import cli
+from ntpverify.tools.conjecture import select
+from ntpverify.core.instance import Instance
+from ntpverify.tools.search import run_conjecture, search
 
 CONJECTURES = '''
 import os
@@ -24,7 +26,7 @@ import os
 from hypothesis import strategies as st
 
 import ntpverify as nv
-from ntpverify.strategies import instances
+from ntpverify.suite.strategies import instances
 
 
 @nv.conjecture(strategy=instances())  # a strategy of its own: generated and shrunk, no edge cases
@@ -206,7 +208,7 @@ def test_parallel_search_replays_bit_for_bit(conjectures, tmp_path):
     and the archived floats are the ones that failed."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     specs = [f"{conjectures}::small_vocabulary", f"{conjectures}::weights_sum_to_one"]
-    done = subprocess.run([sys.executable, "-m", "ntpverify.cli", "search", *specs, "--jobs", "2", "--seed", "5",
+    done = subprocess.run([sys.executable, "-m", "ntpverify.tools.cli", "search", *specs, "--jobs", "2", "--seed", "5",
                            "--max-examples", "50", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     assert done.stderr == "", "no progress output when stderr is not a terminal"
@@ -214,7 +216,7 @@ def test_parallel_search_replays_bit_for_bit(conjectures, tmp_path):
     assert (refuted["status"], survived["status"]) == ("refuted", "survived")
     path = refuted["counterexample"]
     assert array_bytes(archive.load(path)["instance"]) == last_failure_bytes(tmp_path)
-    replayed = subprocess.run([sys.executable, "-m", "ntpverify.cli", "replay", path, "--json"],
+    replayed = subprocess.run([sys.executable, "-m", "ntpverify.tools.cli", "replay", path, "--json"],
                               capture_output=True, text=True, env=env, cwd=tmp_path)
     assert replayed.returncode == 1, replayed.stderr
     (record,) = json.loads(replayed.stdout)["records"]

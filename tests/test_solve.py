@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import ntpverify as nv
-from ntpverify.geometry import Geometry
-from ntpverify.sampling import random_instance
+from ntpverify.core.geometry import Geometry
+from ntpverify.core.sampling import random_instance
 
 CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 CASE_FILES = sorted(CASES.glob("*.json"))
@@ -129,7 +129,7 @@ def test_zero_embedding_context_is_handled():
 
 
 def test_solution_json_is_exact_and_finite():
-    from ntpverify import exactjson
+    from ntpverify.core import exactjson
 
     for path in CASE_FILES:
         d = nv.solve(nv.Instance.load(path)).to_dict()

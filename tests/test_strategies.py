@@ -1,4 +1,4 @@
-"""Meta-tests of ``ntpverify.strategies``: each strategy yields what it declares.
+"""Meta-tests of ``ntpverify.suite.strategies``: each strategy yields what it declares.
 
 Modelled on the strategy meta-tests of data-apis/array-api-tests: every
 regime and support kind is drawn on its own and its declared property is
@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from ntpverify import strategies as ns
-from ntpverify.instance import Instance
+from ntpverify.suite import strategies as ns
+from ntpverify.core.instance import Instance
 
 META = settings(max_examples=100, derandomize=True, deadline=None, database=None)
 RANK_RTOL = 1e-9

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..instance import Instance
+from ntpverify.core.instance import Instance
 
 DIR = Path(__file__).parent
 

@@ -1,0 +1,249 @@
+"""The linear-algebraic skeleton shared by every limit object of an instance.
+
+Everything the theory asks about a decoder ``W`` (V×d) depends on ``W`` only through the logits
+``W h_j``, i.e. through ``W`` restricted to ``span{h_j}`` (theory.md §4, I2). With ``R`` (d×r) an
+orthonormal basis of that span and ``G = H R`` (m×r), a decoder in the span is ``W = B Rᵀ`` with
+``B ∈ R^{V×r}``, ``W h_j = B g_j`` and ``‖W‖ = ‖B‖``. F, W⋆ and W^mm all lie in that span, so they
+are computed in these *reduced coordinates* (``V·r`` unknowns, never ``V·d``) and mapped back.
+
+Constraint rows are indexed by triples ``(j, plus, minus)`` meaning ``(e_plus − e_minus)ᵀ W h_j``:
+equalities ``(j, z, a_j)`` for ``z ∈ S_j ∖ {a_j}`` (they span F, theory.md §2, with the anchor
+``a_j = min S_j``) and margin inequalities ``(j, a_j, v)`` for ``v ∉ S_j`` (Definition 2 (b),
+anchor form, equivalent under (a)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from ntpverify.core.instance import Instance
+
+#: Relative rank tolerance for the SVDs of H and of the equality system. Rounding in the inputs and
+#: in the SVD leaves spurious singular values near 1e-16·s_max·size, while the embeddings this suite
+#: draws have condition numbers ≤ 1e3 (strategies.py); 1e-9 sits ~6 decades from both.
+RANK_RTOL = 1e-9
+
+#: A rank decision whose nearest singular value is within this many decades of the cutoff is
+#: reported as ambiguous (inconclusive) rather than trusted.
+RANK_MARGIN_DECADES = 1.0
+
+
+@dataclass(frozen=True)
+class RankDecision:
+    """Numerical rank ``#{i : s_i > RANK_RTOL · s_1}`` and how clearly it was decided.
+
+    ``margin`` is ``min(log10(s_k / cut), log10(cut / s_{k+1}))`` in decades (``inf`` when no
+    singular value lies on that side); a margin below ``RANK_MARGIN_DECADES`` is ambiguous.
+    """
+
+    rank: int
+    cutoff: float
+    margin: float
+
+    @property
+    def clear(self) -> bool:
+        return self.margin >= RANK_MARGIN_DECADES
+
+    @property
+    def margin_or_none(self) -> float | None:
+        """The margin for JSON, where ``inf`` (nothing near the cutoff) is ``null``."""
+        return None if np.isinf(self.margin) else self.margin
+
+
+def decide_rank(s: np.ndarray, n_total: int | None = None) -> RankDecision:
+    """Rank of a matrix from its singular values ``s`` (descending), with the decision margin.
+
+    ``n_total`` is the number of singular values including structural zeros not present in ``s``
+    (e.g. more columns than rows); those count as exact zeros, which decide nothing.
+    """
+    if s.size == 0 or s[0] == 0.0:
+        return RankDecision(0, 0.0, np.inf)
+    cut = RANK_RTOL * s[0]
+    rank = int(np.count_nonzero(s > cut))
+    above = np.log10(s[rank - 1] / cut)
+    below = np.log10(cut / s[rank]) if rank < s.size and s[rank] > 0 else np.inf
+    return RankDecision(rank, float(cut), float(min(above, below)))
+
+
+def _triples_rows(triples: np.ndarray, G: np.ndarray, V: int) -> np.ndarray:
+    """Stack the rows ``vec((e_plus − e_minus) g_jᵀ)`` (row-major ``V×r``) for each triple."""
+    n, r = triples.shape[0], G.shape[1]
+    rows = np.zeros((n, V, r))
+    idx = np.arange(n)
+    j, plus, minus = triples.T
+    rows[idx, plus] = G[j]
+    rows[idx, minus] = -G[j]
+    return rows.reshape(n, V * r)
+
+
+def _triples_sparse(triples: np.ndarray, G: np.ndarray, V: int) -> sp.csr_matrix:
+    """The rows of :func:`_triples_rows` as a sparse matrix (2r nonzeros per row)."""
+    n, r = triples.shape[0], G.shape[1]
+    j, plus, minus = triples.T
+    cols = np.concatenate([plus[:, None] * r + np.arange(r), minus[:, None] * r + np.arange(r)], axis=1)
+    vals = np.concatenate([G[j], -G[j]], axis=1)
+    rows = np.repeat(np.arange(n), 2 * r)
+    return sp.csr_matrix((vals.ravel(), (rows, cols.ravel())), shape=(n, V * r))
+
+
+def combine(triples: np.ndarray, coeffs: np.ndarray, m: int, V: int) -> np.ndarray:
+    """``C`` (V×m) with ``C H = Σ_t c_t (e_plus − e_minus) h_jᵀ``: a combination of constraint rows
+    in the original coordinates, so certificates can be checked against ``H`` itself."""
+    C = np.zeros((V, m))
+    if triples.size:
+        j, plus, minus = triples.T
+        np.add.at(C, (plus, j), coeffs)
+        np.add.at(C, (minus, j), -coeffs)
+    return C
+
+
+class Geometry:
+    """Reduced coordinates, constraint systems and the SVD of the equality system of one instance.
+
+    Built once per instance and shared by F, W⋆, separability and W^mm; every attribute is computed
+    on first use.
+    """
+
+    def __init__(self, inst: Instance) -> None:
+        self.inst = inst
+        self.V, self.m, self.d = inst.V, inst.m, inst.d
+
+    # --- reduced coordinates -------------------------------------------------------------
+    @cached_property
+    def _svd_H(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return np.linalg.svd(self.inst.embeddings, full_matrices=False)
+
+    @cached_property
+    def rank_H(self) -> RankDecision:
+        """Rank of H (the paper's overparameterization condition is ``rank H = m``)."""
+        return decide_rank(self._svd_H[1])
+
+    @cached_property
+    def R(self) -> np.ndarray:
+        """Orthonormal basis (d×r) of ``span{h_j}``, from the SVD of H."""
+        return self._svd_H[2][: self.rank_H.rank].T
+
+    @cached_property
+    def G(self) -> np.ndarray:
+        """Reduced embeddings ``G = H R`` (m×r): ``W h_j = (W R) g_j`` for W in the span."""
+        return self.inst.embeddings @ self.R
+
+    @property
+    def r(self) -> int:
+        return self.R.shape[1]
+
+    def lift(self, B: np.ndarray) -> np.ndarray:
+        """``W = B Rᵀ`` (V×d) from reduced coordinates ``B`` (V×r)."""
+        return B.reshape(self.V, self.r) @ self.R.T
+
+    def reduce(self, W: np.ndarray) -> np.ndarray:
+        """``B = W R``: the part of W that acts on the data (theory.md I2)."""
+        return np.asarray(W, dtype=float) @ self.R
+
+    # --- constraint systems ----------------------------------------------------------------
+    @cached_property
+    def anchors(self) -> np.ndarray:
+        """``a_j = min S_j`` for every context."""
+        return np.argmax(self.inst.support_mask, axis=1)
+
+    @cached_property
+    def eq_triples(self) -> np.ndarray:
+        """``(j, z, a_j)`` for ``z ∈ S_j ∖ {a_j}``: the equalities of Definitions 1 and 2(a)."""
+        mask = self.inst.support_mask.copy()
+        mask[np.arange(self.m), self.anchors] = False
+        j, z = np.nonzero(mask)
+        return np.stack([j, z, self.anchors[j]], axis=1).astype(np.intp)
+
+    @cached_property
+    def in_triples(self) -> np.ndarray:
+        """``(j, a_j, v)`` for ``v ∉ S_j``: the margin inequalities of Definition 2(b)."""
+        j, v = np.nonzero(~self.inst.support_mask)
+        return np.stack([j, self.anchors[j], v], axis=1).astype(np.intp)
+
+    @cached_property
+    def eq_rhs(self) -> np.ndarray:
+        """``b_{j,z} = log p_{j,z} − log p_{j,a_j}`` (Definition 1)."""
+        P = self.inst.next_token_probs
+        j, z, a = self.eq_triples.T
+        return np.log(P[j, z]) - np.log(P[j, a])
+
+    @cached_property
+    def A_eq(self) -> np.ndarray:
+        """Equality rows in reduced coordinates (n_eq × V·r)."""
+        return _triples_rows(self.eq_triples, self.G, self.V)
+
+    @cached_property
+    def A_in(self) -> np.ndarray:
+        """Inequality rows in reduced coordinates (n_in × V·r)."""
+        return _triples_rows(self.in_triples, self.G, self.V)
+
+    @cached_property
+    def A_eq_sparse(self) -> sp.csr_matrix:
+        return _triples_sparse(self.eq_triples, self.G, self.V)
+
+    @cached_property
+    def A_in_sparse(self) -> sp.csr_matrix:
+        return _triples_sparse(self.in_triples, self.G, self.V)
+
+    # --- F and F⊥ ----------------------------------------------------------------------------
+    @cached_property
+    def _svd_eq(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Thin SVD ``A_eq = U diag(s) Vt`` (only the row space is needed for F, W⋆, P_F)."""
+        if self.A_eq.shape[0] == 0:
+            return np.zeros((0, 0)), np.zeros(0), np.zeros((0, self.V * self.r))
+        return np.linalg.svd(self.A_eq, full_matrices=False)
+
+    @cached_property
+    def rank_F(self) -> RankDecision:
+        """``dim F`` as the rank of the stacked equality rows."""
+        return decide_rank(self._svd_eq[1])
+
+    @property
+    def F_dim(self) -> int:
+        return self.rank_F.rank
+
+    @cached_property
+    def F_basis(self) -> np.ndarray:
+        """Orthonormal basis Q of F in reduced coordinates (dim F × V·r)."""
+        return self._svd_eq[2][: self.F_dim]
+
+    @cached_property
+    def Fperp_basis(self) -> np.ndarray:
+        """Orthonormal basis ``N`` of ``F⊥ ∩ {B Rᵀ}`` in reduced coordinates (V·r × n), the
+        orthogonal complement of Q (a full SVD, computed only when asked for)."""
+        n = self.V * self.r
+        if self.F_dim == 0:
+            return np.eye(n)
+        return np.linalg.svd(self.F_basis, full_matrices=True)[2][self.F_dim :].T
+
+    def project_F_reduced(self, B: np.ndarray) -> np.ndarray:
+        """``P_F`` in reduced coordinates: ``Qᵀ Q vec(B)`` with Q the orthonormal basis of F."""
+        Q = self.F_basis
+        return (Q.T @ (Q @ B.reshape(-1))).reshape(self.V, self.r)
+
+    def project_F(self, W: np.ndarray) -> np.ndarray:
+        """``P_F(W)`` (V×d). F lies in ``{B Rᵀ}``, so ``P_F(W) = P_F(W R Rᵀ)``."""
+        return self.lift(self.project_F_reduced(self.reduce(W)))
+
+    def eq_multipliers(self, x: np.ndarray) -> np.ndarray:
+        """Least-squares ``β`` with ``A_eqᵀ β ≈ x`` (x in reduced coordinates), from the thin SVD:
+        ``β = U_k S_k⁻¹ Q x``."""
+        U, s, _ = self._svd_eq
+        k = self.F_dim
+        return U[:, :k] @ ((self.F_basis @ x) / s[:k])
+
+    @cached_property
+    def M_perp(self) -> np.ndarray:
+        """Margin rows projected onto F⊥, ``A_in (I − QᵀQ)`` (n_in × V·r): for b ∈ F⊥ the margins
+        are ``A_in b = M_perp b``, and ``‖M_perpᵀu‖ = ‖P_{F⊥} A_inᵀ u‖`` is the LDP objective."""
+        return self.A_in - (self.A_in @ self.F_basis.T) @ self.F_basis
+
+    @cached_property
+    def M(self) -> np.ndarray:
+        """Margin rows in F⊥ coordinates, ``M = A_in N`` (n_in × n): ``W = lift(N c)`` meets
+        Definition 2 iff ``M c ≥ 1``."""
+        return self.A_in @ self.Fperp_basis

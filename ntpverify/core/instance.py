@@ -1,0 +1,530 @@
+"""An NTP instance (theory.md §1): ``m`` contexts, each with an embedding ``h_j ∈ R^d``, a weight
+``π_j > 0`` and a next-token distribution ``p_j`` over ``V`` tokens; file format
+``ntpverify.instance/1`` (formats.md), validated exactly as written there, nothing guessed.
+
+Resource caps, checked before any large allocation (an :class:`InputError` beyond them):
+
+- ``MAX_ENTRIES = 10_000_000`` for each of ``m·d`` (embeddings), ``m·V`` (next_token_probs) and
+  ``V·d`` (the decoder ``W``, ``V×d``, which every solver and GD run allocates, often many
+  times). A file of a few kilobytes can declare a huge ``V·d``; the cap stops it.
+- ``MAX_FILE_BYTES = 64 MiB`` for a file, checked before it is read or parsed (parsed JSON costs
+  several times its size in memory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ntpverify.core import exactjson
+from ntpverify.core.embeddings import Context, Embedding, embed_contexts
+from ntpverify.core.errors import InputError
+
+FORMAT = "ntpverify.instance/1"
+MAX_ENTRIES = 10_000_000
+MAX_FILE_BYTES = 64 * 2**20
+SUM_TOLERANCE = 1e-9
+_ARRAY_KEYS = ("embeddings", "weights", "next_token_probs")
+_KNOWN_KEYS = frozenset({"format", "name", *_ARRAY_KEYS})
+
+
+# --- validation of array-valued fields ------------------------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    """How ``value`` reads as JSON, for error messages ("a string", "null", ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, (bool, np.bool_)):
+        return "a boolean"
+    if isinstance(value, (str, bytes)):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if _is_list(value):
+        return "a list"
+    if isinstance(value, (int, float, np.number)):
+        return "a number"
+    return f"a {type(value).__name__}"
+
+
+def _is_list(value: Any) -> bool:
+    """A JSON array: a list, tuple or numpy array of dimension ≥ 1 (strings do not count)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim >= 1
+    return isinstance(value, (list, tuple))
+
+
+def _is_number(value: Any) -> bool:
+    """A real number: int or float, Python or numpy; booleans are not numbers here."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _is_integer(value: Any) -> bool:
+    """An int (Python or numpy), not a boolean."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _entry_error(field: str, row: int | None, k: int, detail: str) -> InputError:
+    """Error for entry ``k``: of row ``row`` of a matrix, or of a vector when ``row`` is None."""
+    if row is None:
+        return InputError(field, detail, row=k)
+    return InputError(field, f"entry {k} {detail}", row=row)
+
+
+def _length(value: Any, field: str, row: int | None, what: str) -> int:
+    """``len(value)`` after checking that ``value`` is a list (``what`` says of what)."""
+    if not _is_list(value):
+        raise InputError(field, f"expected {what}, got {_kind(value)}", row)
+    return len(value)
+
+
+def _matrix_shape(value: Any, field: str) -> tuple[int, int]:
+    """``(rows, columns)`` of a list of equal-length lists; the first ragged row is named."""
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        return value.shape
+    rows = _length(value, field, None, "a list of rows")
+    columns = [_length(row, field, i, "a list of numbers") for i, row in enumerate(value)]
+    for i, n in enumerate(columns):
+        if n != columns[0]:
+            raise InputError(field, f"row has {n} entries, expected {columns[0]} like row 0", i)
+    return rows, columns[0] if columns else 0
+
+
+def _float_row(values: Any, field: str, row: int | None) -> np.ndarray:
+    """``values`` as a float64 copy; each entry must be a real number that fits in float64."""
+    if not (isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iuf"):
+        for k, value in enumerate(values):
+            if not _is_number(value):
+                raise _entry_error(field, row, k, f"is {_kind(value)}, expected a number")
+    try:
+        out = np.array(values, dtype=np.float64)
+    except OverflowError:
+        raise InputError(field, "an entry is too large for float64", row) from None
+    bad = np.flatnonzero(~np.isfinite(out))
+    if bad.size:
+        k = int(bad[0])
+        raise _entry_error(field, row, k, f"is {float(out[k])}, expected a finite number")
+    return out
+
+
+def _float_matrix(value: Any, field: str, shape: tuple[int, int]) -> np.ndarray:
+    """A validated float64 copy of a matrix whose shape :func:`_matrix_shape` established."""
+    out = np.empty(shape, dtype=np.float64)
+    for i, row in enumerate(value):
+        out[i] = _float_row(row, field, i)
+    return out
+
+
+def _embeddings_shape(embeddings: Any) -> tuple[int, int]:
+    """``(m, d)`` of the embeddings, with ``m ≥ 1`` and ``d ≥ 1``."""
+    m, d = _matrix_shape(embeddings, "embeddings")
+    if m < 1:
+        raise InputError("embeddings", "has no rows (m = 0), expected m ≥ 1")
+    if d < 1:
+        raise InputError("embeddings", "rows are empty (d = 0), expected d ≥ 1")
+    return m, d
+
+
+def _probs_width(next_token_probs: Any, m: int) -> int:
+    """``V`` of the m×V next-token probabilities, with ``V ≥ 2``."""
+    rows, V = _matrix_shape(next_token_probs, "next_token_probs")
+    if rows != m:
+        raise InputError("next_token_probs", f"has {rows} rows, expected m = {m}")
+    if V < 2:
+        raise InputError("next_token_probs", f"rows have {V} entries (V = {V}), expected V ≥ 2")
+    return V
+
+
+def _check_caps(m: int, d: int, V: int) -> None:
+    """The MAX_ENTRIES resource caps on m·d, m·V and V·d."""
+    for field, what, size in (
+        ("embeddings", f"m×d = {m}×{d}", m * d),
+        ("next_token_probs", f"m×V = {m}×{V}", m * V),
+        ("next_token_probs", f"V×d = {V}×{d} (the decoder W)", V * d),
+    ):
+        if size > MAX_ENTRIES:
+            raise InputError(field, f"{what} = {size} entries exceeds the cap of {MAX_ENTRIES}")
+
+
+def _check_weights(weights: np.ndarray) -> None:
+    """π_j > 0 for every j and Σ_j π_j = 1 within SUM_TOLERANCE (exact sum via fsum)."""
+    bad = np.flatnonzero(~(weights > 0))
+    if bad.size:
+        k = int(bad[0])
+        raise InputError("weights", f"is {float(weights[k])!r}, expected > 0", k)
+    total = math.fsum(weights.tolist())
+    if abs(total - 1.0) > SUM_TOLERANCE:
+        raise InputError("weights", f"sum to {total!r}, expected 1 within {SUM_TOLERANCE}")
+
+
+def _check_probs(probs: np.ndarray) -> None:
+    """p_{j,z} ≥ 0 and Σ_z p_{j,z} = 1 within SUM_TOLERANCE for every row j (exact sum via fsum)."""
+    bad = np.argwhere(probs < 0)
+    if bad.size:
+        j, z = (int(i) for i in bad[0])
+        detail = f"entry {z} is {float(probs[j, z])!r}, expected ≥ 0"
+        raise InputError("next_token_probs", detail, j)
+    for j, row in enumerate(probs):
+        total = math.fsum(row.tolist())
+        if abs(total - 1.0) > SUM_TOLERANCE:
+            detail = f"row sums to {total!r}, expected 1 within {SUM_TOLERANCE}"
+            raise InputError("next_token_probs", detail, j)
+
+
+def _validated_arrays(
+    embeddings: Any, weights: Any, next_token_probs: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float64 copies of the three arrays, checked in the order structure, caps, values."""
+    m, d = _embeddings_shape(embeddings)
+    if (n := _length(weights, "weights", None, "a list of numbers")) != m:
+        raise InputError("weights", f"has {n} entries, expected m = {m} (one per embedding)")
+    V = _probs_width(next_token_probs, m)
+    _check_caps(m, d, V)
+    H = _float_matrix(embeddings, "embeddings", (m, d))
+    pi = _float_row(weights, "weights", None)
+    P = _float_matrix(next_token_probs, "next_token_probs", (m, V))
+    _check_weights(pi)
+    _check_probs(P)
+    return H, pi, P
+
+
+# --- other fields ---------------------------------------------------------------------------------
+
+
+def _validated_name(name: Any) -> str | None:
+    """``name`` is optional free text."""
+    if name is not None and not isinstance(name, str):
+        raise InputError("name", f"expected a string, got {_kind(name)}")
+    return name
+
+
+def _validated_extras(extras: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Read-only private copy of the ``x-*`` keys, each value checked to be exact JSON.
+
+    The copy is a JSON round trip: it detaches the values from the caller's objects and proves
+    they can be written (no NaN, no unknown types) without changing any float.
+    """
+    if extras is None:
+        return MappingProxyType({})
+    if not isinstance(extras, Mapping):
+        raise InputError("extras", f"expected a mapping of 'x-' keys, got {_kind(extras)}")
+    copied = {}
+    for key, value in extras.items():
+        if not (isinstance(key, str) and key.startswith("x-")):
+            raise InputError(str(key), "extra keys must start with 'x-'")
+        try:
+            copied[key] = exactjson.loads(exactjson.dumps(value))
+        except (TypeError, ValueError) as e:
+            raise InputError(key, f"is not exact JSON: {e}") from None
+    return MappingProxyType(copied)
+
+
+def _check_keys(data: Mapping[Any, Any]) -> None:
+    """The ``format`` tag is exactly FORMAT, all array keys are present, and every other key is
+    ``name`` or starts with ``x-``."""
+    if "format" not in data:
+        raise InputError("format", f"missing, expected {FORMAT!r}")
+    if data["format"] != FORMAT:
+        raise InputError("format", f"is {data['format']!r}, expected {FORMAT!r}")
+    for key in data:
+        if key not in _KNOWN_KEYS and not (isinstance(key, str) and key.startswith("x-")):
+            allowed = ", ".join(sorted(_KNOWN_KEYS))
+            raise InputError(str(key), f"unknown key (allowed: {allowed}, or any 'x-' key)")
+    for key in _ARRAY_KEYS:
+        if key not in data:
+            raise InputError(key, "missing")
+
+
+def _read_text(path: Path) -> str:
+    """The text of ``path``, refusing a file over MAX_FILE_BYTES before reading it."""
+    too_big = f"is larger than the cap of {MAX_FILE_BYTES} bytes"
+    try:
+        with path.open("rb") as f:
+            if os.fstat(f.fileno()).st_size > MAX_FILE_BYTES:
+                raise InputError("<file>", too_big)
+            # fstat reports 0 for pipes and special files: bound the read itself too.
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise InputError("<file>", f"cannot be read: {e.strerror or e}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError("<file>", too_big)
+    if not raw.strip():
+        raise InputError("<file>", "is empty")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError("<file>", f"is not UTF-8 text (bad byte at offset {e.start})") from None
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """``array`` with writing disabled (it is already a private copy)."""
+    array.flags.writeable = False
+    return array
+
+
+# --- the instance ---------------------------------------------------------------------------------
+
+
+class Instance:
+    """An immutable, validated NTP instance (theory.md §1, formats.md ``ntpverify.instance/1``).
+
+    ``embeddings`` is ``H`` (m×d), ``weights`` is ``π`` (m,), ``next_token_probs`` is ``P``
+    (m×V): read-only float64 copies, used exactly as given (weights are not renormalized).
+    ``supports[j]`` is ``S_j = {z : p_{j,z} > 0}`` as sorted token ids, ``support_mask`` the same
+    as an m×V boolean array. ``name`` and the ``x-*`` ``extras`` are carried along untouched.
+
+    Equality and hashing are on the exact content, bit for bit (``0.0 != -0.0``), name and
+    extras included: two instances are equal iff their canonical JSON is identical.
+    """
+
+    __slots__ = (
+        "embeddings", "weights", "next_token_probs", "supports", "support_mask",
+        "name", "extras", "_content_hash",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        embeddings: Any,
+        weights: Any,
+        next_token_probs: Any,
+        name: str | None = None,
+        extras: Mapping[str, Any] | None = None,
+    ) -> None:
+        H, pi, P = _validated_arrays(embeddings, weights, next_token_probs)
+        mask = P > 0
+        init = object.__setattr__  # the instance is frozen; only construction may set fields
+        init(self, "embeddings", _read_only(H))
+        init(self, "weights", _read_only(pi))
+        init(self, "next_token_probs", _read_only(P))
+        init(self, "support_mask", _read_only(mask))
+        init(self, "supports", tuple(tuple(np.flatnonzero(row).tolist()) for row in mask))
+        init(self, "name", _validated_name(name))
+        init(self, "extras", _validated_extras(extras))
+        init(self, "_content_hash", None)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle (parallel workers, copy) through the exact dict: slots cannot be restored
+        # through the frozen __setattr__.
+        return (Instance.from_dict, (self.to_dict(),))
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"Instance is immutable; cannot set {key!r}")
+
+    def __delattr__(self, key: str) -> None:
+        raise AttributeError(f"Instance is immutable; cannot delete {key!r}")
+
+    @property
+    def m(self) -> int:
+        """Number of contexts."""
+        return self.embeddings.shape[0]
+
+    @property
+    def d(self) -> int:
+        """Embedding dimension."""
+        return self.embeddings.shape[1]
+
+    @property
+    def V(self) -> int:
+        """Vocabulary size."""
+        return self.next_token_probs.shape[1]
+
+    # -- dict / JSON / file ------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Instance:
+        """Parse the ``ntpverify.instance/1`` object ``data`` (as decoded from JSON)."""
+        if not isinstance(data, Mapping):
+            detail = f"expected a JSON object at the top level, got {_kind(data)}"
+            raise InputError("<json>", detail)
+        _check_keys(data)
+        extras = {k: v for k, v in data.items() if k not in _KNOWN_KEYS}
+        return cls(
+            data["embeddings"], data["weights"], data["next_token_probs"],
+            name=data.get("name"), extras=extras,
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ntpverify.instance/1`` object: format, name (if any), arrays, then extras."""
+        out: dict[str, Any] = {"format": FORMAT}
+        if self.name is not None:
+            out["name"] = self.name
+        out["embeddings"] = self.embeddings.tolist()
+        out["weights"] = self.weights.tolist()
+        out["next_token_probs"] = self.next_token_probs.tolist()
+        out.update(self.extras)
+        return out
+
+    @classmethod
+    def from_json(cls, text: str) -> Instance:
+        """Parse JSON text (exact floats; see :mod:`ntpverify.core.exactjson`)."""
+        return cls.from_dict(exactjson.loads(text))
+
+    def to_json(self, indent: int | None = None) -> str:
+        """JSON text that :meth:`from_json` reads back bit for bit."""
+        return exactjson.dumps(self.to_dict(), indent)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Instance:
+        """Read an instance file; every problem, the file's own included, is an InputError."""
+        return cls.from_json(_read_text(Path(path)))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the instance to ``path`` atomically (temporary file, then rename)."""
+        exactjson.write(path, self.to_dict(), indent=1)
+
+    # -- identity ----------------------------------------------------------------------------------
+
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of the canonical JSON of :meth:`to_dict`."""
+        if self._content_hash is None:
+            digest = hashlib.sha256(exactjson.canonical(self.to_dict()).encode()).hexdigest()
+            object.__setattr__(self, "_content_hash", digest)  # a cache, not state
+        return self._content_hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Instance):
+            return NotImplemented
+        return self.content_hash() == other.content_hash()
+
+    def __hash__(self) -> int:
+        return int(self.content_hash()[:16], 16)
+
+    def __repr__(self) -> str:
+        name = f"{self.name!r}, " if self.name is not None else ""
+        return f"Instance({name}m={self.m}, d={self.d}, V={self.V}, #{self.content_hash()[:12]})"
+
+    # -- from a corpus -----------------------------------------------------------------------------
+
+    @classmethod
+    def from_sequences(
+        cls,
+        sequences: Iterable[Sequence[int]],
+        context_length: int | None,
+        embed: Embedding,
+        vocab_size: int | None = None,
+        name: str | None = None,
+    ) -> Instance:
+        """The instance of a corpus of token sequences (theory.md §1).
+
+        Contexts are the distinct prefixes ``seq[:L]`` (``L = context_length``) of the sequences
+        longer than ``L``, followed by ``seq[L]``; with ``context_length=None``, every prefix
+        ``seq[:t]``, ``t = 1..len(seq)-1``, followed by ``seq[t]`` (the paper's appendix C: the
+        sum over prefix lengths, re-indexed). Contexts keep the order of first appearance.
+        With ``n_j`` occurrences of context j, ``n_{j,z}`` of them followed by z, and
+        ``n = Σ_j n_j``: ``π_j = n_j / n`` and ``p_{j,z} = n_{j,z} / n_j``, each one correctly
+        rounded integer division (so it equals ``float(Fraction(n_j, n))`` exactly).
+        ``V = vocab_size`` or, if None, the largest token + 1. ``embed`` maps contexts to
+        ``h_j`` (see :mod:`ntpverify.core.embeddings`).
+        """
+        tokens, V = _corpus_tokens(sequences, vocab_size)
+        counts = _transition_counts(tokens, _context_length(context_length))
+        contexts = list(counts)
+        # Caps at d = 1 are implied by the caps at any d: refuse before building the m×V rows.
+        _check_caps(len(contexts), 1, V)
+        H = embed_contexts(embed, contexts)
+        if len(H) != len(contexts):
+            raise InputError("embed", f"gave {len(H)} embeddings for {len(contexts)} contexts")
+        occurrences = [sum(following.values()) for following in counts.values()]
+        total = sum(occurrences)
+        weights = [n / total for n in occurrences]
+        probs = [_next_token_row(following, V) for following in counts.values()]
+        return cls(H, weights, probs, name=name)
+
+
+# --- sub-instances --------------------------------------------------------------------------------
+
+
+def drop_contexts(inst: Instance, drop: Sequence[int] | np.ndarray, name: str | None = None) -> Instance:
+    """The sub-instance of ``inst`` on the contexts ``K = [m] ∖ drop`` (``drop``: context indices).
+
+    Each kept context keeps its ``h_j`` and ``p_j`` (so its support ``S_j``), in the original
+    order; the weights are renormalized, ``π'_j = π_j / Σ_{i∈K} π_i`` for ``j ∈ K``, so the result
+    is a valid instance (``Σ π' = 1``; ``K`` must be nonempty). Definitions 1–3 (F, W⋆,
+    separability, W^mm) depend on the ``h_j`` and ``p_j`` alone, not on π, so they are those of
+    the problem with the constraints of the dropped contexts removed. ``name`` is the sub-instance's
+    name (none by default); extras are not carried over.
+    """
+    keep = np.ones(inst.m, dtype=bool)
+    keep[drop] = False
+    pi = inst.weights[keep]
+    return Instance(inst.embeddings[keep], pi / pi.sum(), inst.next_token_probs[keep], name=name)
+
+
+# --- corpus counting (for Instance.from_sequences) ------------------------------------------------
+
+
+def _context_length(context_length: Any) -> int | None:
+    """``context_length`` is None (every prefix length) or an int ≥ 1."""
+    if context_length is None:
+        return None
+    if not _is_integer(context_length):
+        raise InputError("context_length", f"expected an int or None, got {_kind(context_length)}")
+    if context_length < 1:
+        raise InputError("context_length", f"is {context_length}, expected ≥ 1")
+    return int(context_length)
+
+
+def _corpus_tokens(sequences: Any, vocab_size: Any) -> tuple[list[Context], int]:
+    """Each sequence as a tuple of ints in ``0..V-1``, and V (``vocab_size`` or max token + 1)."""
+    if vocab_size is not None and not (_is_integer(vocab_size) and vocab_size >= 2):
+        raise InputError("vocab_size", f"is {vocab_size!r}, expected an int ≥ 2 or None")
+    if isinstance(sequences, (str, bytes, Mapping)) or not isinstance(sequences, Iterable):
+        raise InputError("sequences", f"expected a list of token sequences, got {_kind(sequences)}")
+    tokens = [_sequence_tokens(seq, i, vocab_size) for i, seq in enumerate(sequences)]
+    if vocab_size is not None:
+        return tokens, int(vocab_size)
+    V = 1 + max((max(seq, default=0) for seq in tokens), default=0)
+    if V < 2:
+        raise InputError("sequences", "tokens span a vocabulary of 1; pass vocab_size ≥ 2")
+    return tokens, V
+
+
+def _sequence_tokens(seq: Any, row: int, vocab_size: int | None) -> Context:
+    """One sequence as a tuple of token ids, each an int ≥ 0 and below ``vocab_size`` if given."""
+    if not _is_list(seq):
+        raise InputError("sequences", f"expected a list of token ids, got {_kind(seq)}", row)
+    for k, token in enumerate(seq):
+        if not _is_integer(token):
+            raise InputError("sequences", f"token {k} is {_kind(token)}, expected an int", row)
+        if token < 0 or (vocab_size is not None and token >= vocab_size):
+            limit = "≥ 0" if vocab_size is None else f"in 0..{vocab_size - 1}"
+            raise InputError("sequences", f"token {k} is {token}, expected {limit}", row)
+    return tuple(int(token) for token in seq)
+
+
+def _prefix_transitions(seq: Context, context_length: int | None) -> Iterable[tuple[Context, int]]:
+    """``(seq[:t], seq[t])`` for ``t = context_length`` (if ``len(seq) > t``) or, when it is None,
+    for every ``t = 1..len(seq)-1``."""
+    lengths = range(1, len(seq)) if context_length is None else [context_length]
+    return [(seq[:t], seq[t]) for t in lengths if t < len(seq)]
+
+
+def _transition_counts(
+    tokens: list[Context], context_length: int | None
+) -> dict[Context, dict[int, int]]:
+    """``n_{j,z}``: for each context (in order of first appearance), how often z follows it."""
+    counts: dict[Context, dict[int, int]] = {}
+    for seq in tokens:
+        for context, nxt in _prefix_transitions(seq, context_length):
+            following = counts.setdefault(context, {})
+            following[nxt] = following.get(nxt, 0) + 1
+    if not counts:
+        raise InputError("sequences", "no sequence is longer than the context length: no contexts")
+    return counts
+
+
+def _next_token_row(following: dict[int, int], V: int) -> list[float]:
+    """``p_{j,z} = n_{j,z} / n_j`` over the vocabulary, zero for tokens never seen after j."""
+    n = sum(following.values())
+    row = [0.0] * V
+    for z, count in following.items():
+        row[z] = count / n
+    return row

@@ -1,0 +1,99 @@
+"""The linear next-token model: loss, entropy, the KL gap, the gradient and the default step.
+
+Notation of theory.md §1: logits ``Z = W Hᵀ`` (V×m, column j is ``W h_j``), ``s_j = softmax(W h_j)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+from ntpverify.core.errors import InputError
+from ntpverify.core.instance import Instance
+
+
+def logits(inst: Instance, W: np.ndarray) -> np.ndarray:
+    """``Z = W Hᵀ`` (V×m)."""
+    return np.asarray(W, dtype=float) @ inst.embeddings.T
+
+
+def log_softmax(Z: np.ndarray) -> np.ndarray:
+    """Column-wise ``log softmax(z) = z − logsumexp(z)``, stable for any logit size."""
+    return Z - logsumexp(Z, axis=0, keepdims=True)
+
+
+def entropy(inst: Instance) -> float:
+    """``ℋ = −Σ_j π_j Σ_{z∈S_j} p_{j,z} log p_{j,z}``, the lower bound of CE."""
+    P = inst.next_token_probs
+    mask = inst.support_mask
+    plogp = np.zeros_like(P)
+    plogp[mask] = P[mask] * np.log(P[mask])
+    return float(-(inst.weights @ plogp.sum(axis=1)))
+
+
+def loss(inst: Instance, W: np.ndarray) -> float:
+    """``CE(W) = −Σ_j π_j Σ_{z∈S_j} p_{j,z} log softmax(W h_j)_z``."""
+    logS = log_softmax(logits(inst, W))
+    mask = inst.support_mask.T
+    terms = np.where(mask, inst.next_token_probs.T * np.where(mask, logS, 0.0), 0.0)
+    return float(-(terms.sum(axis=0) @ inst.weights))
+
+
+def _phi(delta: np.ndarray) -> np.ndarray:
+    """``φ(δ) = e^δ − 1 − δ ≥ 0``; a series below |δ| < 1e-3 avoids the cancellation in
+    ``expm1(δ) − δ`` (truncation error ≤ δ⁵/120 < 1e-15·φ there)."""
+    small = np.abs(delta) < 1e-3
+    d = np.where(small, delta, 0.0)
+    series = d * d * (0.5 + d * (1.0 / 6.0 + d * (1.0 / 24.0)))
+    return np.where(small, series, np.expm1(np.where(small, 0.0, delta)) - np.where(small, 0.0, delta))
+
+
+def kl_terms(inst: Instance, Z: np.ndarray) -> np.ndarray:
+    """``KL(p_j ‖ softmax(z_j))`` per context, from logits Z (V×m), without subtracting O(1) numbers.
+
+    Write ``s_j = (1 − ε_j) q_j`` with ``q_j`` the softmax restricted to ``S_j`` and ``ε_j`` the mass
+    off ``S_j``. Then ``KL = Σ_{z∈S_j} p_z φ(log q_z − log p_z) − log(1 − ε_j)`` with
+    ``φ(δ) = e^δ − 1 − δ`` (which uses ``Σ q = Σ p = 1``): every term is nonnegative, and
+    ``−log(1−ε) = log(1 + e^{lse_out − lse_in})`` comes from the off- and in-support log-sum-exps
+    directly, never from ``1 − ε``.
+    """
+    mask = inst.support_mask.T
+    P = inst.next_token_probs.T
+    Zin = np.where(mask, Z, -np.inf)
+    lse_in = logsumexp(Zin, axis=0)
+    logq = Zin - lse_in
+    with np.errstate(divide="ignore"):
+        logp = np.log(np.where(mask, P, 1.0))
+    in_part = np.where(mask, P * _phi(np.where(mask, logq - logp, 0.0)), 0.0).sum(axis=0)
+    lse_out = logsumexp(np.where(mask, -np.inf, Z), axis=0)
+    # −log(1 − ε) = log(1 + e^{lse_out − lse_in}): a softplus, accurate for ε ≪ 1 and finite for
+    # ε → 1 (where 1 − ε rounds to 0 and −log1p(−ε) would be inf; found by claim I4).
+    out_part = np.logaddexp(0.0, lse_out - lse_in)
+    return in_part + out_part
+
+
+def loss_gap(inst: Instance, W: np.ndarray) -> float:
+    """``CE(W) − ℋ = Σ_j π_j KL(p_j ‖ softmax(W h_j))`` in the stable form of :func:`kl_terms`."""
+    return float(inst.weights @ kl_terms(inst, logits(inst, W)))
+
+
+def gradient(inst: Instance, W: np.ndarray) -> np.ndarray:
+    """``∇CE(W) = Σ_j π_j (softmax(W h_j) − p_j) h_jᵀ = E H`` with ``E = (S − Pᵀ) diag(π)``."""
+    S = np.exp(log_softmax(logits(inst, W)))
+    return ((S - inst.next_token_probs.T) * inst.weights) @ inst.embeddings
+
+
+def smoothness_bound(inst: Instance) -> float:
+    """``λ_max(Σ_j π_j h_j h_jᵀ)``, computed on whichever of the m×m or d×d forms is smaller."""
+    X = np.sqrt(inst.weights)[:, None] * inst.embeddings
+    C = X @ X.T if inst.m <= inst.d else X.T @ X
+    return float(np.linalg.eigvalsh(C)[-1])
+
+
+def default_step(inst: Instance) -> float:
+    """``η = 1/λ_max(Σ_j π_j h_j h_jᵀ)``: the softmax Jacobian has norm ≤ ½, so this is ``≤ 1/(2L)``
+    as the paper requires (theory.md §1)."""
+    lam = smoothness_bound(inst)
+    if not lam > 0.0:
+        raise InputError("embeddings", "every embedding is zero: the default step 1/λ_max is undefined")
+    return 1.0 / lam

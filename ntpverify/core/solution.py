@@ -1,0 +1,135 @@
+"""``solve``: every limit object of an instance, verified, in the ``ntpverify.solution/1`` shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ntpverify.core.compatibility import Compatibility, compatibility_of
+from ntpverify.core.geometry import Geometry
+from ntpverify.core.instance import Instance
+from ntpverify.core.maxmargin import MaxMargin, decide
+from ntpverify.core.model import entropy
+from ntpverify.core.separability import Separability
+from ntpverify.core.status import Status
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The limit objects of one instance (fields mirror ``ntpverify.solution/1``).
+
+    ``compatible``/``separable`` are ``None`` when inconclusive; ``W_star`` is set when compatible,
+    ``W_mm``/``W_mm_norm`` when separable and some context has ``|S_j| < V``. ``status`` maps each
+    object (``F``, ``compatibility``, ``separability``, ``W_mm``) to its :class:`Status`. The full
+    results (certificates, KKT residuals) are in ``compat``, ``sep`` and ``mm``.
+    """
+
+    instance: Instance
+    geometry: Geometry
+    entropy: float
+    compat: Compatibility
+    sep: Separability
+    mm: MaxMargin
+
+    @property
+    def F_dim(self) -> int:
+        return self.geometry.F_dim
+
+    @property
+    def compatible(self) -> bool | None:
+        return self.compat.compatible
+
+    @property
+    def separable(self) -> bool | None:
+        return self.sep.separable
+
+    @property
+    def W_star(self) -> np.ndarray | None:
+        return self.compat.W_star
+
+    @property
+    def W_mm(self) -> np.ndarray | None:
+        return self.mm.W_mm
+
+    @property
+    def W_mm_norm(self) -> float | None:
+        return self.mm.norm
+
+    @property
+    def status(self) -> dict[str, Status]:
+        geo = self.geometry
+        clear = geo.rank_F.clear and geo.rank_H.clear
+        f_status = Status("ok") if clear else Status(
+            "inconclusive", f"rank decision margin {min(geo.rank_F.margin, geo.rank_H.margin):.2f} decades")
+        return {"F": f_status, "compatibility": self.compat.status,
+                "separability": self.sep.status, "W_mm": self.mm.status}
+
+    @property
+    def conclusive(self) -> bool:
+        """True when no object is inconclusive."""
+        return all(s.state != "inconclusive" for s in self.status.values())
+
+    def project_F(self, W: np.ndarray) -> np.ndarray:
+        """``P_F(W)`` using this instance's F."""
+        return self.geometry.project_F(np.asarray(W, dtype=float))
+
+    def certificates(self) -> dict[str, Any]:
+        geo = self.geometry
+        return {
+            "F": {"status": self.status["F"].to_dict(), "rank_margin_decades": geo.rank_F.margin_or_none,
+                  "rank_cutoff": geo.rank_F.cutoff, "rank_H": geo.rank_H.rank,
+                  "rank_H_margin_decades": geo.rank_H.margin_or_none},
+            "compatibility": self.compat.to_dict(),
+            "separability": self.sep.to_dict(),
+            "W_mm": self.mm.to_dict(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ntpverify.solution/1`` object (floats exact; see exactjson)."""
+        def mat(A: np.ndarray | None) -> list | None:
+            return None if A is None else A.tolist()
+        return {
+            "format": "ntpverify.solution/1",
+            "name": self.instance.name,
+            "entropy": self.entropy,
+            "F_dim": self.F_dim,
+            "compatible": self.compatible,
+            "separable": self.separable,
+            "W_star": mat(self.W_star),
+            "W_mm": mat(self.W_mm),
+            "W_mm_norm": self.W_mm_norm,
+            "certificates": self.certificates(),
+        }
+
+    def summary(self) -> str:
+        """A readable multi-line description."""
+        inst = self.instance
+        def yn(b: bool | None) -> str:
+            return {True: "yes", False: "no", None: "inconclusive"}[b]
+        lines = [f"instance {inst.name or '(unnamed)'}: V={inst.V} m={inst.m} d={inst.d} "
+                 f"rank H={self.geometry.rank_H.rank}",
+                 f"  entropy          {self.entropy:.12g}",
+                 f"  dim F            {self.F_dim}",
+                 f"  compatible       {yn(self.compatible)}  ({self.compat.status.reason or 'residual %.2g' % self.compat.residual})",
+                 f"  separable        {yn(self.separable)}  ({self.sep.status.reason})"]
+        if self.W_mm_norm is not None:
+            worst = max(self.mm.kkt.values())
+            lines.append(f"  ||W_mm||         {self.W_mm_norm:.12g}  (margin {1 / self.W_mm_norm:.6g}, "
+                         f"worst KKT residual {worst:.1e})")
+        else:
+            lines.append(f"  W_mm             {self.mm.status.state}: {self.mm.status.reason}")
+        if self.W_star is not None:
+            lines.append(f"  ||W_star||       {np.linalg.norm(self.W_star):.12g}")
+        return "\n".join(lines)
+
+
+def solve(inst: Instance, method: str = "nnls") -> Solution:
+    """Entropy, F, compatibility with W⋆, separability, and W^mm, each verified and carrying a
+    status. ``method="nnls"`` decides separability and W^mm with one LDP solve (fast);
+    ``"clarabel"`` uses the HiGHS LP and cvxpy + Clarabel (independent; see maxmargin.py)."""
+    geo = Geometry(inst)
+    compat = compatibility_of(geo)
+    sep, mm = decide(geo, method)
+    return Solution(inst, geo, entropy(inst), compat, sep, mm)

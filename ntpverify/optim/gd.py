@@ -1,0 +1,164 @@
+"""Gradient descent on CE from ``W_0`` with a constant step, and the metrics the theory predicts.
+
+``W_{k+1} = W_k − η ∇CE(W_k)`` (theory.md §1). The iteration itself lives in kernels.py, which runs
+it either on W or in the reduced coordinates ``W_k = W_0 + A_k H`` (I2), whichever is cheaper for
+the shape. At each checkpoint k this module records ``CE(W_k) − ℋ``, ``‖W_k‖``,
+``‖P_{F⊥}(W_k)‖`` and, where the limits exist, ``‖P_F(W_k) − W⋆‖`` (P6), ``cos(W_k, W^mm)`` (P6)
+and the corrected cosine ``cos(W_k − W⋆, W^mm)`` (theory.md §6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+
+from ntpverify.optim import kernels
+from ntpverify.core.instance import Instance
+from ntpverify.core.model import default_step, loss_gap
+from ntpverify.core.solution import Solution, solve
+
+
+def default_checkpoints(steps: int) -> list[int]:
+    """``0``, then ``{1, 2, 5}·10^i`` below ``steps``, then ``steps``: log-spaced, as the rates of
+    theory.md §6 are in ``log k`` and ``1/k``."""
+    ks = {0, steps}
+    scale = 1
+    while scale <= steps:
+        ks.update(x * scale for x in (1, 2, 5) if x * scale <= steps)
+        scale *= 10
+    return sorted(ks)
+
+
+def cosine(A: np.ndarray, B: np.ndarray) -> float | None:
+    """``⟨A, B⟩ / (‖A‖ ‖B‖)``, ``None`` if either is zero."""
+    na, nb = np.linalg.norm(A), np.linalg.norm(B)
+    return None if na == 0.0 or nb == 0.0 else float(np.sum(A * B) / (na * nb))
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Metrics of one iterate ``W_k`` (``None`` where the limit they need does not exist)."""
+
+    k: int
+    loss_gap: float
+    norm: float
+    norm_Fperp: float
+    dist_F: float | None
+    cos_mm: float | None
+    cos_mm_corrected: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def measure(sol: Solution, k: int, W: np.ndarray) -> Checkpoint:
+    """The checkpoint metrics of ``W_k`` against the limits in ``sol``."""
+    PF = sol.project_F(W)
+    Wstar, Wmm = sol.W_star, sol.W_mm
+    return Checkpoint(
+        k=k,
+        loss_gap=loss_gap(sol.instance, W),
+        norm=float(np.linalg.norm(W)),
+        norm_Fperp=float(np.linalg.norm(W - PF)),
+        dist_F=None if Wstar is None else float(np.linalg.norm(PF - Wstar)),
+        cos_mm=None if Wmm is None else cosine(W, Wmm),
+        cos_mm_corrected=None if Wmm is None or Wstar is None else cosine(W - Wstar, Wmm),
+    )
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A GD run: step ``eta``, ``steps``, the ``checkpoints`` metrics, the iterate at every
+    checkpoint (``iterates[k]``, V×d) and the final one ``W``."""
+
+    instance: Instance
+    eta: float
+    steps: int
+    checkpoints: list[Checkpoint]
+    iterates: dict[int, np.ndarray] = field(repr=False)
+    form: str = "reduced"
+
+    @property
+    def W(self) -> np.ndarray:
+        return self.iterates[self.steps]
+
+    def column(self, name: str) -> np.ndarray:
+        """One metric over the checkpoints, as floats (NaN where undefined)."""
+        return np.array([np.nan if getattr(c, name) is None else getattr(c, name) for c in self.checkpoints])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ntpverify.trajectory/1`` object."""
+        return {"format": "ntpverify.trajectory/1", "name": self.instance.name, "eta": self.eta,
+                "steps": self.steps, "checkpoints": [c.to_dict() for c in self.checkpoints],
+                "W_final": self.W.tolist()}
+
+    def summary(self) -> str:
+        """A readable table of the checkpoints."""
+        def fmt(x: float | None) -> str:
+            return "       -" if x is None else f"{x:9.3e}"
+        head = f"GD on {self.instance.name or '(unnamed)'}: eta={self.eta:.6g}, {self.steps} steps ({self.form})"
+        rows = [head, f"{'k':>10} {'CE-H':>9} {'||W||':>9} {'dist_F':>9} {'1-cos_mm':>9} {'1-cos_corr':>10}"]
+        for c in self.checkpoints:
+            one_minus = None if c.cos_mm is None else 1.0 - c.cos_mm
+            one_minus_c = None if c.cos_mm_corrected is None else 1.0 - c.cos_mm_corrected
+            rows.append(f"{c.k:>10} {fmt(c.loss_gap)} {fmt(c.norm)} {fmt(c.dist_F)} {fmt(one_minus)} "
+                        f"{fmt(one_minus_c)}")
+        return "\n".join(rows)
+
+
+def _checkpoint_list(steps: int, checkpoints: Iterable[int] | None) -> list[int]:
+    ks = default_checkpoints(steps) if checkpoints is None else sorted(set(int(k) for k in checkpoints) | {steps})
+    if ks[0] < 0 or ks[-1] > steps:
+        raise ValueError(f"checkpoints must lie in [0, {steps}]")
+    return ks
+
+
+def gd(inst: Instance, steps: int, eta: float | None = None, W0: np.ndarray | None = None,
+       checkpoints: Iterable[int] | None = None, solution: Solution | None = None,
+       form: str = "auto", backend: str = "auto") -> Trajectory:
+    """Run ``steps`` GD steps from ``W0`` (default 0) with step ``eta`` (default
+    ``1/λ_max(Σ π_j h_j h_jᵀ)``), recording metrics at ``checkpoints`` (default log-spaced).
+
+    ``solution`` supplies the limits (computed with :func:`solve` if omitted). ``form`` is
+    ``"reduced"``, ``"direct"`` or ``"auto"`` (kernels.choose_form); ``backend`` is passed to the
+    kernels (``"auto"``, ``"numba"``, ``"numpy"``).
+    """
+    if steps < 0:
+        raise ValueError("steps must be ≥ 0")
+    eta = default_step(inst) if eta is None else float(eta)
+    if not (np.isfinite(eta) and eta > 0):
+        raise ValueError("eta must be positive and finite")
+    sol = solve(inst) if solution is None else solution
+    H = inst.embeddings
+    W0 = np.zeros((inst.V, inst.d)) if W0 is None else np.array(W0, dtype=float)
+    if W0.shape != (inst.V, inst.d):
+        raise ValueError(f"W0 must have shape {(inst.V, inst.d)}, not {W0.shape}")
+    P = np.ascontiguousarray(inst.next_token_probs.T)
+    pi = np.ascontiguousarray(inst.weights)
+    form = kernels.choose_form(inst.V, inst.m, inst.d, H=H) if form == "auto" else form
+    if form == "reduced":
+        A = np.zeros((inst.V, inst.m))
+        Z0 = np.ascontiguousarray(W0 @ H.T)
+        K = np.ascontiguousarray(H @ H.T)
+        def advance(n: int) -> np.ndarray:
+            kernels.advance_reduced(A, Z0, K, P, pi, eta, n, backend=backend)
+            return W0 + A @ H
+    elif form == "direct":
+        W = np.ascontiguousarray(W0.copy())
+        Hc = np.ascontiguousarray(H)
+        def advance(n: int) -> np.ndarray:
+            kernels.advance_direct(W, Hc, P, pi, eta, n, backend=backend)
+            return W.copy()
+    else:
+        raise ValueError(f"form must be 'reduced', 'direct' or 'auto', not {form!r}")
+    iterates: dict[int, np.ndarray] = {}
+    records: list[Checkpoint] = []
+    done = 0
+    for k in _checkpoint_list(steps, checkpoints):
+        Wk = advance(k - done) if k > done else (W0.copy() if k == 0 else iterates[done])
+        done = k
+        iterates[k] = Wk
+        records.append(measure(sol, k, Wk))
+    return Trajectory(inst, eta, steps, records, iterates, form)

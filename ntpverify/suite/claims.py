@@ -1,0 +1,234 @@
+"""The claim catalogue: every statement the suite checks, with its kind, hypotheses and tolerances.
+
+Kinds are kept apart everywhere (names, report, README): ``paper`` — a claim of Thrampoulidis
+(arXiv 2402.18551); ``derived`` — follows from the definitions in a few lines (theory.md §2, §4,
+§5); ``conjecture`` — measured or open (theory.md §6; every rate-based check is one). Each entry
+names its check, ``module:function`` under ``ntpverify.suite.checks``, a function ``(inst, **params) ->
+Verdict`` that the property in ``properties/`` calls on drawn instances and that ``ntpverify
+replay`` re-runs on an archived one; ``properties`` lists the test files that exercise it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+Kind = Literal["paper", "derived", "conjecture"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    kind: Kind
+    title: str
+    statement: str
+    hypotheses: str
+    tolerance: str
+    check: str
+    budget: Literal["solver", "gd"] = "solver"
+
+    def checker(self) -> Callable:
+        """Import and return the check function."""
+        module, name = self.check.split(":")
+        return getattr(importlib.import_module(f"ntpverify.suite.checks.{module}"), name)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "kind": self.kind, "title": self.title, "statement": self.statement,
+                "hypotheses": self.hypotheses, "tolerance": self.tolerance}
+
+
+_KKT = "W^mm certified by KKT residuals ≤ 1e-9 (maxmargin.KKT_RTOL), else inconclusive"
+
+CATALOGUE: tuple[Claim, ...] = (
+    # --- the paper's claims (theory.md §3) ---------------------------------------------------
+    Claim("P1", "paper", "entropy lower bound is attained in the limit",
+          "CE(W) > ℋ for every finite W, and inf_W CE = ℋ when the instance is compatible and separable.",
+          "at least one |S_j| < V",
+          "CE(W) − ℋ ≥ Σ_j π_j ε_j(W) > 0 (ε_j: softmax mass off S_j; data processing) on finite probes, "
+          "rounding 1e-12 relative; along W⋆ + t·W^mm the gap is ≤ E(t) = Σ_j π_j x_j/(1−x_j) + 2η²e^{2η}, "
+          "x_j = ρ_j e^{−tμ} = C e^{−t}(1 + o(1)) (margins ≥ μ = 1 − O(KKT_RTOL), in-support error "
+          "η = O(1e-9·t)), checked at t = t_0 + 10, 20, 40",
+          "conditions:check_P1"),
+    Claim("D1", "derived", "P1's converse: either condition failing keeps CE away from ℋ",
+          "If the instance is not compatible or not separable, inf CE > ℋ, by a certified margin.",
+          "at least one |S_j| < V",
+          "max-entropy dual (Gibbs): CE(W) − ℋ ≥ L − ‖W‖‖r‖ with r the moment residual recomputed "
+          "from q; certified iff L ≥ 1e-10 on a ball ‖W‖ ≤ B_cert = L/(2‖r‖) ≥ 1e6, else inconclusive; "
+          "the certificate must not exceed the gap at any probe (dual's primal point, W = 0) by > 1e-12",
+          "conditions:check_D1"),
+    Claim("P2", "paper", "overparameterization implies both conditions",
+          "If rank H = m, the instance is compatible and separable for every support pattern and "
+          "probabilities.", "rank H = m (generic d ≥ m)",
+          "decisions of compatibility.py (residual ≤ 1e-9) and separability.py (LP margin > 1e-9, "
+          "witness checked to 1e-7); Lemma 1's witnesses W = Z(HHᵀ)⁻¹H meet Definition 1 to 1e-9 and "
+          "Definition 2 to 1e-7", "conditions:check_P2"),
+    Claim("P3", "paper", "one-hot case is the multiclass SVM",
+          "All |S_j| = 1: F = {0}, W⋆ = 0, ℋ = 0, and W^mm equals the multiclass hard-margin SVM "
+          "without bias (built independently).", "all |S_j| = 1",
+          "F_dim, W⋆, ℋ exactly 0; ‖W^mm − W_svm‖ ≤ e_mm + e_svm, each a certified distance to the QP "
+          "optimum (weak duality + strong convexity: e² ≤ ‖W − Aᵀα‖² + 2Σα(margin − 1)); raw Clarabel "
+          "gives e ≈ 1e-6·‖W‖",
+          "conditions:check_P3"),
+    Claim("P4", "paper", "regularization path: norm B and the two limits",
+          "Ŵ_B = argmin_{‖W‖≤B} CE(W) has ‖Ŵ_B‖ = B, P_F(Ŵ_B) → W⋆ and Ŵ_B/B → W^mm/‖W^mm‖.",
+          "compatible, separable",
+          "‖Ŵ_B‖ = B to 1e-9 at KKT-certified points (1e-9); W⋆, and the ray of W^mm, inside certified "
+          "balls at every B (around P_F Ŵ_B, radius ‖A_eq Ŵ_B − b‖/σ; around the path's F⊥ part scaled "
+          "to margin 1, radius from the NTP-SVM's primal-dual gap), final balls ≤ 1e-6·max(1, ‖W⋆‖) and "
+          "≤ 0.1‖W^mm‖ with every rival outside (else inconclusive); 1 − cos(Ŵ_B, W^mm) decreasing and "
+          "≤ C/B² with C fitted on the tail, ‖P_F Ŵ_B − W⋆‖ decreasing (theory.md §6, measured): "
+          "inconclusive gates only",
+          "regpath:check_P4"),
+    Claim("P5", "paper", "GD drives the loss to the entropy and the norm to infinity",
+          "CE(W_k) → ℋ and ‖W_k‖ → ∞ for GD with η ≤ 1/(2L).", "compatible, separable",
+          "derived bounds at every doubling checkpoint (no rate assumed): CE − ℋ never increases (I4) and "
+          "is ≤ B(k) = min_t gap(W⋆ + tW^mm) + ‖W⋆ + tW^mm − W_0‖²/(2ηk) (convex GD, η ≤ 1/L; B → 0 like "
+          "log²(ηk)/(ηk)); ‖W_k‖ ≥ the softmax-tail lower bound of its gap (→ ∞); inconclusive if B does "
+          "not decrease", "gd_limits:check_P5", "gd"),
+    Claim("P6a", "paper", "GD direction converges to W^mm",
+          "W_k/‖W_k‖ → W^mm/‖W^mm‖.", "compatible, separable, η ≤ 1/(2L)",
+          "contest over the last 3 doublings, budget ≥ 20 T (T = max(1/(ημ_F), 1/(η min π_j‖h_j‖²))): "
+          "1 − cos(W_2k − W_k, W^mm) and 1 − cos(W_k − W⋆, W^mm) (or their F-components) ≤ ½ × every "
+          "rival's (relaxed SVM, interpolators, W^mm without "
+          "full-support contexts, W⋆), not increasing; fail only if a rival is ≥ 10× closer throughout while "
+          "the claim's error does not halve; rivals within 1e-9 skipped, unresolved ones inconclusive",
+          "gd_limits:check_P6a", "gd"),
+    Claim("P6b", "paper", "GD's F-part converges to W⋆",
+          "P_F(W_k) → W⋆.", "compatible, separable",
+          "‖P_F W_k − W⋆‖ ≤ ½ × the distance to every rival (interpolators, least-squares fit, an off-F "
+          "solution), not increasing over the last 3 doublings, past 20 T; fail only on a rival ≥ 10× "
+          "closer throughout", "gd_limits:check_P6b", "gd"),
+    Claim("P6c", "paper", "the limits do not depend on W_0, η or π",
+          "The limits of P6 are the same for any W_0, any η within the bound and any weights π.",
+          "compatible, separable",
+          "W^mm and W⋆ of the re-weighted instance agree to 1e-9; runs from a drawn W_0, with η/2^h (same "
+          "clock ηk) and with re-weighted π each pass the P6a and P6b contests against the same limits, "
+          "and agree with the base run better than with any rival", "gd_limits:check_P6c", "gd"),
+    # --- exact facts about GD (theory.md §4) -------------------------------------------------
+    Claim("I1", "derived", "column sums are conserved", "𝟙ᵀW_k = 𝟙ᵀW_0 for all k and any η.", "none",
+          "‖𝟙ᵀ(W_k − W_0)‖ ≤ √V·T_k at log-spaced k, T_k = u[k‖W_0‖ + ½k(k+1)G‖H‖₂ + kG((V+8)‖H‖₂ + "
+          "(2m+3)‖H‖_F) + (V+d+3)‖W_k‖ + (V+d+2)‖W_0‖], u = 2⁻⁵³, G = η√2‖π‖₂ ≥ ‖ηE‖_F: first-order "
+          "rounding model of the stored state, residual and assembly (exact.accumulated_rounding; exact "
+          "since 𝟙ᵀE* = 0); a worst case, measured errors 3–10⁶× below (exact.py)", "exact:check_I1", "gd"),
+    Claim("I2", "derived", "directions orthogonal to the data never move",
+          "W_k x = W_0 x for every x ⊥ span{h_j}.", "none",
+          "‖(W_k − W_0)N‖_F ≤ kG‖HN‖₂ + T_k (T_k, G as in I1; ‖HN‖₂ the SVD's own residual, ~1e-16‖H‖) "
+          "for an orthonormal basis N of span{h_j}⊥, at log-spaced k; rank of H decided as in geometry.py, "
+          "else inconclusive", "exact:check_I2", "gd"),
+    Claim("I3", "derived", "every step increases the inner product with W^mm",
+          "⟨W_{k+1} − W_k, W^mm⟩ = η Σ_j π_j Σ_{v∉S_j} s_{j,v}(c_j − ℓ^mm_{j,v}) > 0.", "separable",
+          "sign certificate at each pair (k, k+1): off-support margins c_j − ℓ_v ≥ 1 − KKT_RTOL(1 + "
+          "‖W^mm‖max‖h_j‖), no negative in-support term with spread > 2·KKT_RTOL‖W^mm‖max‖h_j‖ (W^mm's "
+          "certified error, KKT_RTOL = 1e-9); formula = naive ⟨W_{k+1} − W_k, W^mm⟩ to 1e-9 relative "
+          "wherever the naive value's first-order rounding model in u = 2⁻⁵³, η·ε(W_k) + ‖W^mm‖Δ_k + "
+          "(Vd+2)u‖W_{k+1} − W_k‖‖W^mm‖, is ≤ 1e-10 relative, else not compared (ε = "
+          "exact.gradient_eval_noise, Δ_k = exact.step_deviation)", "exact:check_I3", "gd"),
+    Claim("I4", "derived", "descent lemma", "For η ≤ 1/L: CE(W_{k+1}) ≤ CE(W_k) − (η/2)‖∇CE(W_k)‖².", "η ≤ 1/L",
+          "at each pair (k, k+1), CE(W_{k+1}) − CE(W_k) + (η/2)‖∇CE(W_k)‖² (differences of the stable gap) "
+          "≤ γ(W_k) + γ(W_{k+1}) + max(‖∇CE(W_k)‖, ‖∇CE(W_{k+1})‖)·Δ_k + (m+V+d)u·(η/2)‖∇CE(W_k)‖², first "
+          "order in u = 2⁻⁵³: γ the gap's rounding (exact.gap_rounding: logit and log-ratio rounding times "
+          "‖s_j − p_j‖₁, 8u·KL_j, plus the second-order term that remains at a minimizer), Δ_k the "
+          "one-step deviation of the stored iterates (exact.step_deviation)", "exact:check_I4", "gd"),
+    Claim("I5", "derived", "no stationary point under separability", "∇CE(W) ≠ 0 for every W.", "separable",
+          "⟨−∇CE(W), W^mm⟩ > 0 at W + t·W^mm by I3's sign certificate (margins and spreads within W^mm's "
+          "KKT_RTOL = 1e-9); formula = naive value (model.gradient) to 1e-9 relative where its rounding "
+          "model ε(W) = 2uΣ_j π_j‖W^mm h_j‖(½(d+1)‖W‖‖h_j‖ + 2(V+d+m+8)) (first order in u = 2⁻⁵³, "
+          "exact.gradient_eval_noise) is ≤ 1e-10 relative, else not compared",
+          "exact:check_I5"),
+    Claim("I6", "derived", "equivariance of GD",
+          "Token permutations permute rows of W_k; H → HQᵀ, W_0 → W_0Qᵀ gives W_k → W_kQᵀ; H → cH, W_0 → W_0/c, "
+          "η → η/c² gives W_k → W_k/c.", "none",
+          "‖W'_k − T(W_k)‖ ≤ 2D_k(transformed) + Lip(T)·D_k(original) at log-spaced k (Lip = 1 for "
+          "permutations and Householder Q, 1/c for the scaling; the transformed H is itself rounded), "
+          "D_k = exact.trajectory_deviation: first-order rounding (u = 2⁻⁵³) of state, residual and "
+          "logits per step, adding up unamplified because GD's map is non-expansive for η ≤ 2/L",
+          "exact:check_I6", "gd"),
+    Claim("I7", "derived", "duplicated contexts merge",
+          "Two contexts with identical (h_j, p_j) behave exactly like one with the summed weight.", "none",
+          "‖W_k^split − W_k‖ ≤ 2D_k(split) + D_k(merged) at log-spaced k, D_k as in I6 (η ≤ 2/L); the "
+          "split weights are rounded (≤ u relative), so the split run counts twice", "exact:check_I7", "gd"),
+    # --- structure of the limit objects (theory.md §2) ---------------------------------------
+    Claim("D2", "derived", "F⊥ is where logits are constant on supports",
+          "W ∈ F⊥ ⇔ every W h_j is constant on S_j; every element of F has zero column sums; "
+          "dim F ≤ Σ_j(|S_j| − 1) with equality when the h_j are linearly independent.", "none",
+          "orthonormality 1e-12; column sums, spreads and projections 1e-13·κ relative (κ = σ₁/σ_k of "
+          "the all-pairs generators: SVD subspace accuracy ~ε·κ, measured ≤ 70·ε·κ); dim F equal to "
+          "the rank of the all-pairs generators (exact)", "structure:check_D2"),
+    Claim("D3", "derived", "W⋆ is the minimum-norm solution and P_F of every solution",
+          "W⋆ = P_F(W) for any solution W of Definition 1; 𝟙ᵀW⋆ = 0; rows vanish for tokens in no "
+          "support of size ≥ 2; W⋆ depends only on in-support log-ratios, not on π.", "compatible",
+          "1e-9 relative to max(1, ‖W⋆‖) (residuals of the SVD solve), against a random weighted "
+          "least-squares solution plus a part outside span{h_j}", "structure:check_D3"),
+    Claim("D4", "derived", "structure and invariances of W^mm",
+          "𝟙ᵀW^mm = 0; rows in span{h_j}; W^mm depends only on (H, supports); equal support patterns "
+          "give equal rows; W^mm(HQᵀ) = W^mm(H)Qᵀ; token permutations permute rows; H → cH gives "
+          "W^mm/c.", "separable", "1e-8 relative (two KKT-certified, active-set polished solutions; "
+          "measured ≤ 9e-14); a non-separable instance stays non-separable under every transformation",
+          "structure:check_D4"),
+    Claim("D5", "derived", "closed forms for mutually orthogonal embeddings",
+          "W^mm = Σ_j u_j h_jᵀ/‖h_j‖², u_j = 𝟙_{S_j} − (|S_j|/V)𝟙; W⋆ = Σ_j u⋆_j h_jᵀ/‖h_j‖².",
+          "mutually orthogonal h_j", "1e-9 relative", "structure:check_D5"),
+    Claim("D6", "derived", "the two solvers agree",
+          "W^mm from LDP-NNLS and from cvxpy+Clarabel (independent active sets) coincide, and the "
+          "separability LP agrees with the LDP's feasibility.", "none", "1e-8 relative; " + _KKT,
+          "structure:check_D6"),
+    # --- special cases (theory.md §5) --------------------------------------------------------
+    Claim("S1", "derived", "one-token supports",
+          "A context with |S_j| = 1 adds no equation and V − 1 margin inequalities.", "none",
+          "exact counts; dropping such contexts leaves the projector onto F (1e-10) and W⋆ (1e-9) unchanged",
+          "special:check_S1"),
+    Claim("S2", "derived", "full-support contexts constrain F⊥",
+          "A context with |S_j| = V adds no inequality but forces W^mm h_j ∈ span(𝟙); dropping it "
+          "changes W^mm unless the W^mm of the reduced problem is already constant on h_j.", "separable",
+          "exact counts; spread of W^mm h_j ≤ 1e-9 relative; W^mm with and without agree to 1e-8 when "
+          "constant, else differ by ≥ spread/(√2‖h_j‖)",
+          "special:check_S2"),
+    Claim("S3", "derived", "all contexts full-support: finite minimizer",
+          "CE attains ℋ at a finite point; GD converges in norm to W⋆ + P_{F⊥}(W_0); W^mm is undefined.",
+          "every |S_j| = V, compatible",
+          "W^mm status undefined; CE(W⋆) − ℋ ≤ γ(W⋆) + 2·(equation residual of W⋆)² (γ = exact.gap_rounding); "
+          "between checkpoints a < b, δ_b ≤ (1 − ημ)^{(b−a)/2} δ_a + (b − a)·r + 2e with δ_k = ‖W_k − W⋆ − "
+          "P_{F⊥}W_0‖, μ = μ_F e^{−√2(δ_a + e)max‖h_j‖} (strong convexity on F near W⋆, μ_F = λ_min of "
+          "∇²CE(W⋆) on F, η ≤ 1/L), r the direct-form step rounding at norm ‖target‖ + δ_a + e "
+          "(exact.direct_step_rounding, first order in u = 2⁻⁵³), e = (Vd+m)u·κ(‖W⋆‖ + ‖W_0‖) the "
+          "target's own error (κ = σ₁/σ_{dim F} of A_eq)",
+          "special_gd:check_S3", "gd"),
+    Claim("S4", "derived", "only one condition: the gap stays open",
+          "If exactly one of compatibility and separability holds, GD's loss gap stays above the "
+          "certified bound of D1.", "exactly one condition",
+          "CE(W_k) − ℋ ≥ L(1 − ‖W_k‖/(2B_cert)) − γ(W_k) at every checkpoint, (L, B_cert) D1's certificate "
+          "(Gibbs, moment residual ‖r‖ = L/(2B_cert)), γ = exact.gap_rounding (first order in u = 2⁻⁵³); "
+          "inconclusive if ‖W_K‖ > B_cert at the end (bound below L/2) or L, B_cert ≤ 0",
+          "special_gd:check_S4", "gd"),
+    # --- conjectures (measured rates, theory.md §6) ------------------------------------------
+    Claim("C1", "conjecture", "1/(ηk) decay of the loss gap and of the F-distance",
+          "CE(W_k) − ℋ and ‖P_F W_k − W⋆‖ decay at least like 1/(ηk) after a transient (the F-distance "
+          "can decay exponentially: theory.md §6's two-sided 'like 1/(ηk)' is refuted there).",
+          "compatible, separable",
+          "log-log slopes over the last 3 doublings ≤ −0.5 (measured −1, faster allowed) once past 20 T, "
+          "T = max(1/(η μ_F), 1/(η min π_j‖h_j‖²)); inconclusive before; a slower slope fails only from "
+          "100 T with the F-part settled (a non-decreasing gap: from 100 T, by I4) AND ηK(CE − ℋ)/‖W^mm‖² "
+          "≥ 0.5 (derived envelope ηk(CE − ℋ) → ‖W^mm‖², measured 0.875–1.003 on the shared cases at "
+          "2^17–2^20 steps, rates.py), below it inconclusive (plateau, seen at 0.004); the F-distance's "
+          "slope fails only above D_K = 2 max‖h_j‖(CE − ℋ)/μ_F, the derived bound on the F-error the "
+          "off-support mass sustains (measured ≤ 0.39 D_K on the shared cases), below it inconclusive "
+          "(dips, seen at 0.001–0.008 D_K)",
+          "rates:check_C1", "gd"),
+    Claim("C2", "conjecture", "logarithmic growth along W^mm",
+          "‖P_{F⊥}(W_k)‖ = ‖W^mm‖(log(ηk) + c) + o(1), and W_k − W⋆ − W^mm log(ηk) stays bounded.",
+          "compatible, separable",
+          "remainder increment δ = ‖(W_2k − W_k)/log 2 − W^mm‖/‖W^mm‖ (≥ |increment ratio of ‖P_{F⊥}W_k‖ "
+          "− 1|) ≤ ½ × every rival's past 20 T; fail only from 100 T if a rival's is 10× smaller throughout",
+          "rates:check_C2", "gd"),
+)
+
+BY_ID: dict[str, Claim] = {c.id: c for c in CATALOGUE}
+
+
+def get(claim_id: str) -> Claim:
+    """The catalogue entry ``claim_id`` (KeyError naming the known ids otherwise)."""
+    try:
+        return BY_ID[claim_id]
+    except KeyError:
+        raise KeyError(f"unknown claim {claim_id!r}; known: {', '.join(BY_ID)}") from None

@@ -1,0 +1,118 @@
+"""Verdicts of checks, and how a property turns one into a pass, a counted inconclusive or a failure.
+
+A check (ntpverify/suite/checks/) returns a :class:`Verdict`: ``pass``/``fail`` with the observed value,
+the bound it was held to and where that bound comes from, or ``inconclusive`` with the reason. A
+property calls :func:`enforce`, which records the outcome (for the report and the per-property
+inconclusive budget), labels it for ``--hypothesis-show-statistics``, steers the search with
+``target`` and, on ``fail``, raises an ``AssertionError`` whose message names the claim, the
+instance (with a one-line replay command), the value, the bound and its source.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from hypothesis import event
+from hypothesis.control import currently_in_test_context
+
+from ntpverify.suite import archive
+from ntpverify.suite import results
+from ntpverify.tools.conjecture import target
+from ntpverify.core.instance import Instance
+
+Outcome = Literal["pass", "fail", "inconclusive"]
+
+#: At most this fraction of a property's (or a searched conjecture's) examples may be
+#: inconclusive (issue 3); beyond it the run is not evidence either way.
+INCONCLUSIVE_BUDGET = 0.05
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one claim on one instance.
+
+    ``observed`` and ``bound`` are the compared numbers (``observed ≤ bound`` passes), ``source``
+    says where the bound comes from, ``detail`` what was compared or why it is inconclusive.
+    """
+
+    claim: str
+    outcome: Outcome
+    observed: float | None = None
+    bound: float | None = None
+    source: str = ""
+    detail: str = ""
+
+    @property
+    def score(self) -> float | None:
+        """Normalized error ``observed / bound`` (> 1 is a failure), the report's "worst" column."""
+        if self.observed is None or self.bound is None or self.bound == 0:
+            return None
+        return float(self.observed / self.bound)
+
+    def describe(self) -> str:
+        if self.outcome == "inconclusive":
+            return f"{self.claim}: inconclusive: {self.detail}"
+        return (f"{self.claim}: {self.detail}: observed {self.observed!r} vs bound {self.bound!r} "
+                f"({self.source})")
+
+
+def within(claim: str, observed: float, bound: float, source: str, detail: str) -> Verdict:
+    """``pass`` iff ``observed ≤ bound`` (NaN fails)."""
+    ok = bool(observed <= bound)
+    return Verdict(claim, "pass" if ok else "fail", float(observed), float(bound), source, detail)
+
+
+def holds(claim: str, condition: bool, detail: str, source: str = "exact") -> Verdict:
+    """A yes/no claim: ``pass`` iff ``condition`` (observed 0/1 against bound 0)."""
+    return Verdict(claim, "pass" if condition else "fail", 0.0 if condition else 1.0, 0.0, source, detail)
+
+
+def inconclusive(claim: str, reason: str) -> Verdict:
+    """The check could not establish its answer (never a pass, never a counterexample)."""
+    return Verdict(claim, "inconclusive", detail=reason)
+
+
+def first_failure(verdicts: list[Verdict]) -> Verdict:
+    """Combine sub-verdicts of one claim: the first ``fail``, else the first ``inconclusive``,
+    else the pass with the largest normalized error."""
+    for outcome in ("fail", "inconclusive"):
+        for v in verdicts:
+            if v.outcome == outcome:
+                return v
+    return max(verdicts, key=lambda v: -1.0 if v.score is None else v.score)
+
+
+def replay_command(claim: str, inst: Instance, params: dict | None = None) -> str:
+    """The shell command that re-runs ``claim`` on ``inst`` from its archive file."""
+    return f"ntpverify replay {archive.path_for(claim, inst, params)}"
+
+
+def _event(text: str) -> None:
+    """``hypothesis.event``, a no-op outside a Hypothesis test (the archive regression set)."""
+    if currently_in_test_context():
+        event(text)
+
+
+def enforce(verdict: Verdict, inst: Instance, params: dict | None = None) -> None:
+    """Record ``verdict``; raise ``AssertionError`` (with a replayable message) if it failed.
+
+    ``params`` are the drawn arguments besides the instance that the check was given (exact
+    floats), archived with it so the failure replays. Call it once per example: ``target`` takes
+    one score per label. Outside a Hypothesis test (the archive regression set) it records and
+    raises the same way, without events or targets.
+    """
+    results.record(verdict, inst)
+    _event(f"{verdict.claim}: {verdict.outcome}")
+    if verdict.outcome == "inconclusive":
+        _event(f"{verdict.claim}: inconclusive because {verdict.detail.split(':')[0]}")
+        return
+    # a NaN observation fails (``within``) but has no score Hypothesis could maximize
+    if verdict.score is not None and math.isfinite(verdict.score):
+        target(min(verdict.score, 1e6), label=f"{verdict.claim} normalized error")
+    if verdict.outcome == "fail":
+        archive.note_failure(verdict, inst, params)
+        raise AssertionError(
+            f"{verdict.describe()}\n  instance: {inst.to_json()}\n  params:   {params or {}}\n"
+            f"  replay:   {replay_command(verdict.claim, inst, params)}")

@@ -1,0 +1,257 @@
+"""The ``ntpverify`` command line.
+
+Each subcommand is one function registered with :func:`command`; it receives the parsed arguments
+and returns a result object with ``to_dict()`` (printed as exact JSON with ``--json``) and
+``summary()`` (printed otherwise). Output is written only once the whole result exists, so a
+failure never leaves half an answer on stdout.
+
+Exit status: 0 success; 2 bad input or usage, with one line ``ntpverify: error: ...`` on stderr;
+1 internal failure, also one line, or when the result says so through an ``exit_status``
+attribute (a refuted conjecture, a replayed case that still fails, a failing regression). The mathematics is imported inside the handlers so that
+``--help`` and input errors stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ntpverify.core import exactjson
+from ntpverify.core.errors import InputError
+from ntpverify.core.instance import Instance
+
+PROG = "ntpverify"
+
+
+class Result(Protocol):
+    """What a subcommand returns."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def summary(self) -> str: ...
+
+
+Argument = tuple[tuple[str, ...], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A registered subcommand: its arguments and the function that runs it."""
+
+    name: str
+    help: str
+    arguments: tuple[Argument, ...]
+    run: Callable[[argparse.Namespace], Result]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def argument(*flags: str, **options: Any) -> Argument:
+    """An ``add_argument(*flags, **options)`` call, recorded for later."""
+    return flags, options
+
+
+def command(name: str, help: str, *arguments: Argument) -> Callable:
+    """Register the decorated function as subcommand ``name`` taking ``arguments``."""
+
+    def register(run: Callable[[argparse.Namespace], Result]) -> Callable:
+        COMMANDS[name] = Command(name, help, arguments, run)
+        return run
+
+    return register
+
+
+class BadInput(Exception):
+    """Bad input or usage found after parsing: exit 2 with this message."""
+
+
+# --- argument types -------------------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    """An integer ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return value
+
+
+def increasing_ints(text: str) -> list[int]:
+    """A comma-separated, strictly increasing list of positive integers, e.g. ``10,100,1000``."""
+    values = [positive_int(part.strip()) for part in text.split(",")]
+    if any(a >= b for a, b in zip(values, values[1:])):
+        raise argparse.ArgumentTypeError(f"expected strictly increasing integers, got {text!r}")
+    return values
+
+
+FILE = argument("file", metavar="FILE", help="an ntpverify.instance/1 JSON file")
+JSON = argument("--json", action="store_true", help="print exact JSON (see formats.md)")
+
+
+def load_instance(path: str) -> Instance:
+    """The instance in ``path``; an InputError becomes BadInput prefixed with the path."""
+    try:
+        return Instance.load(path)
+    except InputError as e:
+        raise BadInput(f"{path}: {e}") from None
+
+
+# --- subcommands ----------------------------------------------------------------------------------
+
+
+@command("solve", "decide compatibility and separability; compute W* and W^mm", FILE, JSON)
+def solve_command(args: argparse.Namespace) -> Result:
+    """``ntpverify solve FILE``: the instance's entropy, F, W⋆ and W^mm with certificates."""
+    instance = load_instance(args.file)
+    from ntpverify.core.solution import solve
+
+    return solve(instance)
+
+
+@command(
+    "gd",
+    "run gradient descent on the cross-entropy from W_0 = 0",
+    FILE,
+    argument("--steps", type=positive_int, required=True, metavar="N", help="number of steps"),
+    argument("--eta", type=positive_float, metavar="X",
+             help="step size (default 1/λ_max(Σ_j π_j h_j h_jᵀ))"),
+    argument("--checkpoints", type=increasing_ints, metavar="K1,K2,...",
+             help="steps to report, strictly increasing, each ≤ N"),
+    JSON,
+)  # fmt: skip
+def gd_command(args: argparse.Namespace) -> Result:
+    """``ntpverify gd FILE --steps N``: GD iterates and their distances to the limits."""
+    if args.checkpoints and (last := args.checkpoints[-1]) > args.steps:
+        raise BadInput(f"argument --checkpoints: {last} exceeds --steps {args.steps}")
+    instance = load_instance(args.file)
+    from ntpverify.optim.gd import gd
+
+    return gd(instance, args.steps, eta=args.eta, checkpoints=args.checkpoints)
+
+
+@command(
+    "search",
+    "search conjectures for counterexamples (shrunk, archived exactly); exit 1 if one is refuted",
+    argument("specs", nargs="+", metavar="PATH[::NAME]",
+             help="a file of @ntpverify.conjecture functions, or ::NAME for one of them"),
+    argument("--max-examples", type=positive_int, metavar="N",
+             help="examples to generate per conjecture (default 200)"),
+    argument("--seed", type=int, metavar="S", help="seed the search (default: random, and reported)"),
+    argument("--jobs", type=positive_int, default=1, metavar="K", help="processes to spread conjectures over"),
+    JSON,
+)  # fmt: skip
+def search_command(args: argparse.Namespace) -> Result:
+    """``ntpverify search PATH[::NAME]``: refuted / survived / inconclusive per conjecture."""
+    from ntpverify.tools.conjecture import select, split_spec
+    from ntpverify.tools.search import DEFAULT_MAX_EXAMPLES, search
+
+    conjectures = [c for spec in args.specs for c in select(*split_spec(spec))]
+    return search(conjectures, args.max_examples or DEFAULT_MAX_EXAMPLES, args.seed, args.jobs)
+
+
+@command(
+    "replay",
+    "re-run archived counterexamples on their exact instances; exit 1 if any still fails",
+    argument("files", nargs="+", metavar="FILE", help="ntpverify.counterexample/1 files"),
+    JSON,
+)  # fmt: skip
+def replay_command(args: argparse.Namespace) -> Result:
+    """``ntpverify replay FILE…``: does each archived case still fail?"""
+    from ntpverify.tools.replay import replay
+
+    return replay(args.files)
+
+
+@command(
+    "verify",
+    "the main job: run the theorem regression (pytest properties/) and write reports/latest/",
+    argument("--profile", metavar="P", help="Hypothesis profile: ci, dev or thorough (default ci)"),
+    argument("--jobs", type=positive_int, default=2, metavar="K", help="pytest-xdist workers (default 2)"),
+    argument("--seed", type=int, metavar="S", help="Hypothesis seed (default: random, and reported)"),
+    argument("--out", default="reports/latest", metavar="DIR", help="report directory (default reports/latest)"),
+    JSON,
+)  # fmt: skip
+def verify_command(args: argparse.Namespace) -> Result:
+    """``ntpverify verify``: summary.md, results.json and figures; exit 1 if the regression fails."""
+    from ntpverify.tools.verify import DEFAULT_PROFILE, PROFILES, verify
+
+    profile = args.profile or DEFAULT_PROFILE
+    if profile not in PROFILES:
+        raise BadInput(f"argument --profile: unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    return verify(profile=profile, jobs=args.jobs, seed=args.seed, out=args.out)
+
+
+# --- plumbing -------------------------------------------------------------------------------------
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> Parser:
+    """The parser with one sub-parser per registered command."""
+    parser = Parser(prog=PROG, description="Verify the implicit bias of next-token prediction.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in COMMANDS.values():
+        sub = subparsers.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        for flags, options in cmd.arguments:
+            sub.add_argument(*flags, **options)
+        sub.set_defaults(run=cmd.run)
+    return parser
+
+
+def render(result: Result, as_json: bool) -> str:
+    """The text to print for ``result``, newline-terminated."""
+    text = exactjson.dumps(result.to_dict(), indent=1) if as_json else result.summary()
+    return text if text.endswith("\n") else text + "\n"
+
+
+def fail(message: str) -> None:
+    """Print one error line on stderr."""
+    print(f"{PROG}: {' '.join(message.split())}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input/usage, 1 internal failure or
+    the result's ``exit_status``)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse exits on --help and usage errors: return its status
+        return 0 if exit_.code is None else int(exit_.code)
+    try:
+        result = args.run(args)
+        output = render(result, getattr(args, "json", False))
+    except (BadInput, InputError) as e:
+        fail(f"error: {e}")
+        return 2
+    except Exception as e:  # noqa: BLE001 - any other failure is ours, reported in one line
+        fail(f"internal error: {type(e).__name__}: {e}")
+        return 1
+    sys.stdout.write(output)
+    return getattr(result, "exit_status", 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
