@@ -1,4 +1,5 @@
-"""Shared fixtures: the example instances of /work/shared/cases."""
+"""Shared fixtures: the example instances A–I, read from the copies shipped in ``ntpverify.data``
+(so a bare clone runs every test; tests/test_data.py checks the copies against ../shared when present)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from ntpverify import data
+
 
 @pytest.fixture
 def shared_cases_dir() -> Path:
-    """The directory of shared example instances, next to the repository."""
-    return Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+    """The directory of the shipped example instances (copies of the shared cases)."""
+    return data.DIR
 
 
 @pytest.fixture

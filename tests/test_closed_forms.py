@@ -6,7 +6,6 @@ and on the shared case example H.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +17,9 @@ from ntpverify.core.geometry import Geometry
 from ntpverify.core.instance import Instance
 from ntpverify.core.model import loss_gap
 from ntpverify.core.solution import solve
+from ntpverify import data
 
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+CASES = data.DIR  # the shipped copies of the shared cases
 LOG2, LOG3 = np.log(2.0), np.log(3.0)
 #: Solved objects are exact up to rounding (polished active sets, SVD solves).
 RTOL = 1e-12

@@ -8,7 +8,6 @@ The reference loop is tests/plain_gd.py's, written there on purpose (not importe
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +18,9 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.model import default_step, loss_gap
 
 from plain_gd import reference_gd
+from ntpverify import data
 
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+CASES = data.DIR  # the shipped copies of the shared cases
 CASE_NAMES = sorted(p.stem for p in CASES.glob("*.json"))
 STEPS = 10_000
 #: gd() vs the plain loop after 10⁴ steps (the brief's bar; measured ≤ 6e-13, on the duplicated

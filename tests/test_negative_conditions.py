@@ -7,7 +7,6 @@ certified bound must be positive, below that limit and close to it (the max-entr
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +19,9 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.maxmargin import CLARABEL_SETTINGS
 from ntpverify.core.model import entropy, kl_terms, logits, loss_gap
 from ntpverify.core.solution import solve
+from ntpverify import data
 
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+CASES = data.DIR  # the shipped copies of the shared cases
 
 
 def case(name: str) -> Instance:

@@ -9,7 +9,6 @@ as a correct one that passes, so a rejection is about the variant, not the harne
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -24,8 +23,9 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.model import default_step, entropy, loss, loss_gap
 from ntpverify.core.solution import solve
 from ntpverify.suite.verdict import Verdict, holds
+from ntpverify import data
 
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+CASES = data.DIR  # the shipped copies of the shared cases
 #: Broken implementations show within the first steps; short runs keep the numpy loops quick.
 STEPS = 200
 

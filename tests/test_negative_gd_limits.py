@@ -15,7 +15,6 @@ Every control names the false statement of theory.md §8 that its failure refute
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,8 +26,9 @@ from ntpverify.optim.gd import gd
 from ntpverify.core.instance import Instance, drop_contexts
 from ntpverify.core.solution import Solution, solve
 from ntpverify.suite.verdict import Verdict
+from ntpverify import data
 
-CASES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+CASES_DIR = data.DIR  # the shipped copies of the shared cases
 #: The shared cases that are compatible and separable (the hypotheses of P5 and P6).
 CASES = ("example-A", "example-B", "example-C-two-dims-three-contexts", "example-D-full-support-context",
          "example-H-orthonormal")

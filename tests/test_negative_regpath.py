@@ -10,7 +10,6 @@ give a pass: its points are not certified, so the check is inconclusive.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cvxpy as cp
 import numpy as np
@@ -20,8 +19,9 @@ import ntpverify as nv
 from ntpverify.suite.checks import rivals
 from ntpverify.suite.checks.regpath import COINCIDE_RTOL, check_P4, sin_angle
 from ntpverify.core.regpath import PathPoint, certify
+from ntpverify import data
 
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+CASES = data.DIR  # the shipped copies of the shared cases
 NAMES = ("example-A", "example-B", "example-C-two-dims-three-contexts", "example-D-full-support-context",
          "example-H-orthonormal")
 #: Rivals that coincide with W^mm on a case (so they are not wrong there): on example H the

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +18,9 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.maxmargin import MaxMargin, decide, max_margin
 from ntpverify.core.solution import solve
 from ntpverify.core.status import Status
+from ntpverify import data
 
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+CASES = data.DIR  # the shipped copies of the shared cases
 
 
 def case(name: str) -> Instance:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cvxpy as cp
 import numpy as np
@@ -14,8 +13,9 @@ from ntpverify.suite.checks.regpath import F_ball, _smallest_singular_value_on_F
 from ntpverify.core.model import gradient
 from ntpverify.core.regpath import (PATH_KKT_RTOL, KKTSystem, _softmax_jacobians, certify, regularization_path,
                                split_softmax)
+from ntpverify import data
 
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+CASES = data.DIR  # the shipped copies of the shared cases
 SEPARABLE = ("example-A", "example-B", "example-C-two-dims-three-contexts", "example-D-full-support-context",
              "example-H-orthonormal", "example-I-one-hot-separable")
 DOUBLINGS = [2.0 ** k for k in range(11)]  # B = 1 … 1024

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from pathlib import Path
 
 import cvxpy as cp
 import numpy as np
@@ -21,8 +20,9 @@ from ntpverify.core.compatibility import equation_residual
 from ntpverify.optim.gd import cosine
 from ntpverify.core.instance import Instance
 from ntpverify.core.solution import Solution, solve
+from ntpverify import data
 
-CASES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+CASES_DIR = data.DIR  # the shipped copies of the shared cases
 #: Compatible and separable shared cases.
 CASES = ("example-A", "example-B", "example-C-two-dims-three-contexts", "example-D-full-support-context",
          "example-H-orthonormal", "example-I-one-hot-separable")

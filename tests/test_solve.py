@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+import json
 
 import numpy as np
 import pytest
@@ -11,8 +11,9 @@ import pytest
 import ntpverify as nv
 from ntpverify.core.geometry import Geometry
 from ntpverify.core.sampling import random_instance
+from ntpverify import data
 
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+CASES = data.DIR  # the shipped copies of the shared cases
 CASE_FILES = sorted(CASES.glob("*.json"))
 
 
