@@ -44,8 +44,14 @@ def pytest_runtest_call(item: pytest.Item):
     finally:
         results.current_claim = None
     if claim:
-        counts = {k: results.tally[claim][k] - before.get(k, 0) for k in ("pass", "fail", "inconclusive")}
-        total = sum(counts.values())
+        counts = {k: results.tally[claim][k] - before.get(k, 0)
+                  for k in ("pass", "fail", "inconclusive", "vacuous")}
+        # vacuous draws tested nothing: they are outside the budget's denominator, and a test
+        # whose every draw was vacuous is no evidence at all
+        total = counts["pass"] + counts["fail"] + counts["inconclusive"]
+        if counts["vacuous"] and not total:
+            raise AssertionError(f"{claim}: all {counts['vacuous']} examples vacuous (the claim's "
+                                 "hypothesis never held): the strategy does not reach the claim")
         if total and counts["inconclusive"] > INCONCLUSIVE_BUDGET * total:
             raise AssertionError(f"{claim}: {counts['inconclusive']} of {total} examples inconclusive, "
                                  f"over the budget of {INCONCLUSIVE_BUDGET:.0%} (see the statistics)")

@@ -128,10 +128,12 @@ def test_D1_without_the_moment_constraint_certifies_nothing():
 
 @pytest.mark.parametrize("name", ["example-E", "example-F"])
 def test_P2_rejects_d_at_least_m_as_the_hypothesis(name):
-    """False: d ≥ m suffices (without rank H = m). Examples E and F have d = m = 2 but h_1 = h_2."""
+    """False: d ≥ m suffices (without rank H = m). Examples E and F have d = m = 2 but h_1 = h_2.
+
+    The true claim's hypothesis (rank H = m) does not hold there, so it is vacuous, not a pass."""
     inst = case(name)
     assert check_P2(inst, overparameterized=lambda geo: geo.d >= geo.m).outcome == "fail"
-    assert check_P2(inst).outcome == "pass"
+    assert check_P2(inst).outcome == "vacuous"
 
 
 # --- P3 ------------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def test_summary_links_are_relative_and_cells_escaped(tmp_path):
             "wall_seconds": 1.0, "pytest_seconds": 0.5}
     text = summary_markdown(prov, [row], {"exit_status": 1, "outcome": "1 failed in 1s", "log": "pytest.log"},
                             [{"file": "f.png", "title": "t", "caption": "c"}], tmp_path / "latest")
-    assert "| P1 | paper | a \\| b | fail | 1 | 0 | 1 | 0 | 2 | – | [abcdef12](../counterexamples/P1/abcdef1234.json) |" in text
+    assert "| P1 | paper | a \\| b | fail | 1 | 0 | 1 | 0 | 0 | 2 | – | [abcdef12](../counterexamples/P1/abcdef1234.json) |" in text
     assert "![t](f.png)" in text and "| git revision | unknown |" in text
 
 
@@ -108,3 +108,14 @@ def test_verify_replaces_the_report_and_an_empty_suite_fails(tmp_path):
 def test_verify_rejects_an_unknown_profile(capsys):
     assert cli.main(["verify", "--profile", "search"]) == 2
     assert "unknown profile 'search'" in capsys.readouterr().err
+
+
+def test_vacuous_examples_are_counted_apart_and_outside_the_budget():
+    """20 vacuous draws and 19 passes with 1 inconclusive: 1/20 = 5% of the applicable ones is within
+    the budget; vacuous draws are no passes, and a claim with only vacuous draws is ``vacuous``."""
+    rows = [outcome("P2", "vacuous")] * 20 + [outcome("P2", "pass")] * 19 + [outcome("P2", "inconclusive")]
+    rows += [outcome("P4", "vacuous")] * 3
+    by_id = {r.id: r for r in claim_rows(rows)}
+    p2, p4 = by_id["P2"], by_id["P4"]
+    assert (p2.status, p2.examples, p2.passed, p2.vacuous, p2.inconclusive) == ("pass", 40, 19, 20, 1)
+    assert (p4.status, p4.passed, p4.vacuous) == ("vacuous", 0, 3)

@@ -22,7 +22,9 @@ from ntpverify.suite import results
 from ntpverify.tools.conjecture import target
 from ntpverify.core.instance import Instance
 
-Outcome = Literal["pass", "fail", "inconclusive"]
+#: ``vacuous``: the claim's hypothesis does not hold on this draw (decided, not undecided: an
+#: undecided hypothesis is ``inconclusive``); never counted as a pass, nor in the inconclusive budget.
+Outcome = Literal["pass", "fail", "inconclusive", "vacuous"]
 
 #: At most this fraction of a property's (or a searched conjecture's) examples may be
 #: inconclusive (issue 3); beyond it the run is not evidence either way.
@@ -52,8 +54,8 @@ class Verdict:
         return float(self.observed / self.bound)
 
     def describe(self) -> str:
-        if self.outcome == "inconclusive":
-            return f"{self.claim}: inconclusive: {self.detail}"
+        if self.outcome in ("inconclusive", "vacuous"):
+            return f"{self.claim}: {self.outcome}: {self.detail}"
         return (f"{self.claim}: {self.detail}: observed {self.observed!r} vs bound {self.bound!r} "
                 f"({self.source})")
 
@@ -74,14 +76,22 @@ def inconclusive(claim: str, reason: str) -> Verdict:
     return Verdict(claim, "inconclusive", detail=reason)
 
 
+def vacuous(claim: str, reason: str) -> Verdict:
+    """The claim's hypothesis is decided false on this instance: nothing was tested."""
+    return Verdict(claim, "vacuous", detail=reason)
+
+
 def first_failure(verdicts: list[Verdict]) -> Verdict:
     """Combine sub-verdicts of one claim: the first ``fail``, else the first ``inconclusive``,
-    else the pass with the largest normalized error."""
+    else the pass with the largest normalized error, else (all vacuous) the first vacuous."""
     for outcome in ("fail", "inconclusive"):
         for v in verdicts:
             if v.outcome == outcome:
                 return v
-    return max(verdicts, key=lambda v: -1.0 if v.score is None else v.score)
+    passes = [v for v in verdicts if v.outcome == "pass"]
+    if not passes:
+        return verdicts[0]
+    return max(passes, key=lambda v: -1.0 if v.score is None else v.score)
 
 
 def replay_command(claim: str, inst: Instance, params: dict | None = None) -> str:
@@ -105,8 +115,8 @@ def enforce(verdict: Verdict, inst: Instance, params: dict | None = None) -> Non
     """
     results.record(verdict, inst)
     _event(f"{verdict.claim}: {verdict.outcome}")
-    if verdict.outcome == "inconclusive":
-        _event(f"{verdict.claim}: inconclusive because {verdict.detail.split(':')[0]}")
+    if verdict.outcome in ("inconclusive", "vacuous"):
+        _event(f"{verdict.claim}: {verdict.outcome} because {verdict.detail.split(':')[0]}")
         return
     # a NaN observation fails (``within``) but has no score Hypothesis could maximize
     if verdict.score is not None and math.isfinite(verdict.score):

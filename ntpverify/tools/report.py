@@ -29,7 +29,7 @@ FORMAT = "ntpverify.report/1"
 LIBRARIES = ("numpy", "scipy", "cvxpy", "clarabel", "numba", "hypothesis", "pytest", "pytest-xdist",
              "matplotlib")
 
-_COUNTER = {"pass": "passed", "fail": "failed", "inconclusive": "inconclusive"}
+_COUNTER = {"pass": "passed", "fail": "failed", "inconclusive": "inconclusive", "vacuous": "vacuous"}
 
 
 @dataclass
@@ -45,6 +45,7 @@ class ClaimRow:
     passed: int = 0
     failed: int = 0
     inconclusive: int = 0
+    vacuous: int = 0
     worst_normalized_error: float | None = None
     best_target_score: float | None = None
     best_target_label: str | None = None
@@ -65,12 +66,20 @@ class ClaimRow:
             self.best_target_score, self.best_target_label = row["score"], row["target"]
 
     def settle(self) -> None:
-        """Status from the counts: any failure fails; too many inconclusive is inconclusive."""
+        """Status from the counts: any failure fails; too many inconclusive is inconclusive.
+
+        Vacuous examples (the claim's hypothesis does not hold on the draw) are neither evidence
+        nor a defect: they are left out of the budget's denominator, and a claim whose every
+        example was vacuous is reported ``vacuous``, never ``pass``.
+        """
+        applicable = self.examples - self.vacuous
         if self.failed:
             self.status = "fail"
         elif self.examples == 0:
             self.status = "not run"
-        elif self.inconclusive > INCONCLUSIVE_BUDGET * self.examples:
+        elif applicable == 0:
+            self.status = "vacuous"
+        elif self.inconclusive > INCONCLUSIVE_BUDGET * applicable:
             self.status = "inconclusive"
         else:
             self.status = "pass"
@@ -188,13 +197,14 @@ def summary_markdown(prov: dict[str, Any], rows: list[ClaimRow], pytest: dict[st
         f"([log]({pytest['log']})) |", "",
         "## Claims", "",
         "Normalized error is observed/bound (above 1 fails); inconclusive examples are allowed up to "
-        f"{INCONCLUSIVE_BUDGET:.0%} per property.", "",
-        "| id | kind | statement | status | examples | passed | failed | inconclusive | "
+        f"{INCONCLUSIVE_BUDGET:.0%} of the applicable ones per property; vacuous examples (the claim's "
+        "hypothesis does not hold on the draw) are counted apart and are not passes.", "",
+        "| id | kind | statement | status | examples | passed | failed | inconclusive | vacuous | "
         "worst normalized error | best target score | counterexamples |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     body = [f"| {r.id} | {r.kind} | {_cell(r.statement)} | {r.status} | {r.examples} | {r.passed} | "
-            f"{r.failed} | {r.inconclusive} | {_num(r.worst_normalized_error)} | "
+            f"{r.failed} | {r.inconclusive} | {r.vacuous} | {_num(r.worst_normalized_error)} | "
             f"{_num(r.best_target_score)} | {_links(r.counterexamples, out_dir)} |" for r in rows]
     figs = ["", "## Figures", ""]
     for fig in figures:

@@ -31,7 +31,7 @@ from ntpverify.core.model import entropy, logits, loss_gap
 from ntpverify.core.separability import WITNESS_RTOL, definition2_violation
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
 
 # --- P1 ------------------------------------------------------------------------------------------
 
@@ -148,7 +148,7 @@ def check_P1(inst: Instance, seed: int = 0, *, W_star: np.ndarray | None = None,
     rate e^{−t}); ``gap`` the gap under test. ``seed`` draws the random probes.
     """
     if inst.support_mask.all():
-        return holds("P1", True, "vacuous: every context has full support (P1 assumes one |S_j| < V)")
+        return vacuous("P1", "every context has full support (P1 assumes one |S_j| < V)")
     sol = solve(inst)
     if sol.compatible is None or sol.separable is None:
         return inconclusive("P1", f"conditions undecided: {sol.compat.status.reason or sol.sep.status.reason}")
@@ -300,7 +300,7 @@ def check_D1(inst: Instance, *, certificate: tuple[float, float, np.ndarray] | N
     if sol.compatible is None or sol.separable is None:
         return inconclusive("D1", f"conditions undecided: {sol.compat.status.reason or sol.sep.status.reason}")
     if inst.support_mask.all():
-        return holds("D1", True, "vacuous: every context has full support (assumes one |S_j| < V)")
+        return vacuous("D1", "every context has full support (assumes one |S_j| < V)")
     try:
         own, W_dual = _certificate(inst, sol.geometry)
     except Inconclusive as e:
@@ -321,8 +321,8 @@ def check_D1(inst: Instance, *, certificate: tuple[float, float, np.ndarray] | N
                           "Gibbs: CE(W) − ℋ ≥ L − ‖W‖‖r‖ for ‖W‖ ≤ B_cert",
                           f"certificate L = {L:.6g} (B_cert = {B_cert:.3g}) minus the gap at probe '{worst}'")
     else:  # L ≤ 0: the bound holds for every W since CE − ℋ ≥ 0
-        validity = holds("D1", True, f"{'vacuous: both conditions hold, ' if both else ''}dual bound "
-                         f"L = {L:.3g} ≤ 0 (trivially valid)")
+        validity = (vacuous("D1", f"both conditions hold; dual bound L = {L:.3g} ≤ 0 (trivially valid)")
+                    if both else holds("D1", True, f"dual bound L = {L:.3g} ≤ 0 (trivially valid)"))
     if both or validity.outcome == "fail":
         return validity
     if L < MIN_CERTIFIED_GAP or B_cert < MIN_CERTIFIED_RADIUS:
@@ -362,7 +362,7 @@ def check_P2(inst: Instance, *,
     if not geo.rank_H.clear:
         return inconclusive("P2", f"rank of H ambiguous (margin {geo.rank_H.margin:.2f} decades)")
     if not overparameterized(geo):
-        return holds("P2", True, f"vacuous: rank H = {geo.rank_H.rank} < m = {geo.m}")
+        return vacuous("P2", f"rank H = {geo.rank_H.rank} < m = {geo.m}")
     if sol.compatible is None or sol.separable is None:
         return inconclusive("P2", f"conditions undecided: {sol.compat.status.reason or sol.sep.status.reason}")
     decided = holds("P2", bool(sol.compatible and sol.separable),
@@ -465,7 +465,7 @@ def check_P3(inst: Instance, *, svm: Callable[[Instance], SvmResult] = multiclas
     ``‖W^mm − W_svm‖ ≤ e_mm + e_svm`` (each certified distance to the common optimum: the problems
     coincide when every ``|S_j| = 1``; W^mm's from its own multipliers by :func:`qp_distance_bound`)."""
     if inst.support_mask.sum(axis=1).max() > 1:
-        return holds("P3", True, "vacuous: some |S_j| > 1")
+        return vacuous("P3", "some |S_j| > 1")
     sol = solve(inst)
     exact = holds("P3", sol.F_dim == 0 and not np.any(sol.W_star) and entropy(inst) == 0.0,
                   f"dim F = {sol.F_dim}, ‖W⋆‖ = {np.linalg.norm(sol.W_star):.3g}, ℋ = {entropy(inst):.3g}")

@@ -45,7 +45,7 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.maxmargin import KKT_RTOL
 from ntpverify.core.model import default_step, gradient, kl_terms, log_softmax, logits, loss_gap
 from ntpverify.core.solution import solve
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
 
 #: Unit roundoff of float64 (IEEE round to nearest): every basic operation is exact times (1 + δ),
 #: |δ| ≤ U. The numba exponential is within 1 ulp = 2U (kernels.py).
@@ -326,7 +326,7 @@ def max_margin(claim: str, inst: Instance, W_mm: np.ndarray | Sequence | None) -
     if mm.status.state == "inconclusive":
         return inconclusive(claim, f"W^mm: {mm.status.reason}")
     if mm.W_mm is None:
-        return inconclusive(claim, "hypothesis not met: the instance is not separable")
+        return vacuous(claim, "the instance is not separable")
     return mm.W_mm
 
 

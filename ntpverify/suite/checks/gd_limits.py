@@ -77,7 +77,7 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.model import default_step, kl_terms, logits
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
 from ntpverify.suite.checks import rivals
 
 #: GD steps when a caller gives none: the ci budget (profiles.BUDGETS["ci"].gd_steps, issue 5).
@@ -266,8 +266,10 @@ def solved(inst: Instance, claim: str) -> Solution | Verdict:
     """``solve(inst)``, or an inconclusive verdict if the hypotheses (compatible, separable, W^mm
     certified) are not established."""
     sol = solve(inst)
-    if sol.compatible is not True or sol.separable is not True:
-        return inconclusive(claim, f"hypotheses: compatible={sol.compatible}, separable={sol.separable}")
+    if sol.compatible is None or sol.separable is None:
+        return inconclusive(claim, f"hypotheses undecided: compatible={sol.compatible}, separable={sol.separable}")
+    if not (sol.compatible and sol.separable):
+        return vacuous(claim, f"compatible={sol.compatible}, separable={sol.separable}")
     if sol.W_mm is None:
         return inconclusive(claim, f"W^mm: {sol.mm.status.state}: {sol.mm.status.reason}")
     return sol

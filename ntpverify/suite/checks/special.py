@@ -23,7 +23,7 @@ from ntpverify.core.maxmargin import KKT_RTOL
 from ntpverify.core.solution import solve
 from ntpverify.core.status import Inconclusive
 from ntpverify.core.subspace import F_basis
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
 from ntpverify.suite.checks.rivals import dropped_full_support
 from ntpverify.suite.checks.structure import D3_RTOL, MM_RTOL, rel_diff
 
@@ -66,7 +66,7 @@ def check_S1(inst: Instance, *,
     removed: ``F = {0}`` and ``W⋆ = 0``)."""
     chosen = no_equation(inst)
     if chosen.size == 0:
-        return holds("S1", True, "vacuous: no context has |S_j| = 1")
+        return vacuous("S1", "no context has |S_j| = 1")
     geo = Geometry(inst)
     counts = constraint_counts("S1", geo, chosen, "contexts", equations=0, inequalities=inst.V - 1)
     compat = compatibility_of(geo)
@@ -111,15 +111,15 @@ def check_S2(inst: Instance, *, W_mm: np.ndarray | None = None) -> Verdict:
     ``spread/(√2 ‖h_j‖)``."""
     full = full_support_contexts(inst)
     if full.size == 0:
-        return holds("S2", True, "vacuous: no context has full support")
+        return vacuous("S2", "no context has full support")
     geo = Geometry(inst)
     counts = constraint_counts("S2", geo, full, "full-support contexts", equations=inst.V - 1, inequalities=0)
     sol = solve(inst)
     if sol.separable is None or sol.mm.status.state == "inconclusive":
         return first_failure([counts, inconclusive("S2", f"W^mm: {sol.mm.status.reason}")])
     if not sol.separable:  # the counts' verdict unless it failed, so the statistics show the vacuity
-        return counts if counts.outcome == "fail" else holds("S2", True, "vacuous beyond the counts: "
-                                                                        "not separable")
+        return counts if counts.outcome == "fail" else holds("S2", True, "only the counts "
+                                                                        "apply: not separable")
     W = sol.W_mm if W_mm is None else W_mm
     try:
         W_drop = dropped_full_support(inst)

@@ -14,7 +14,7 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.model import loss_gap
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, vacuous
 from ntpverify.suite.checks.exact import U, Runner, as_matrix, bounded, direct_step_rounding, gap_rounding, step_size
 
 #: D1's certificate ``(L, B_cert, q)`` as returned by ``conditions.certified_gap_lower_bound``;
@@ -63,10 +63,12 @@ def check_S3(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
     with ``target_error = (Vd + m)u·cond(F)·(‖W⋆‖ + ‖W_0‖)``, the first-order error of the SVD
     solve and the projection that build the target."""
     if not inst.support_mask.all():
-        return inconclusive("S3", "hypothesis not met: some context has |S_j| < V")
+        return vacuous("S3", "some context has |S_j| < V")
     sol = solve(inst)
-    if sol.compatible is not True:
-        return inconclusive("S3", f"hypothesis not met or undecided: compatible = {sol.compatible}")
+    if sol.compatible is None:
+        return inconclusive("S3", f"compatibility undecided: {sol.compat.status.reason}")
+    if not sol.compatible:
+        return vacuous("S3", "not compatible")
     W0 = as_matrix(inst, W0)
     eta = step_size(inst, eta)
     Wstar = sol.W_star
@@ -121,7 +123,7 @@ def check_S4(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
     if sol.compatible is None or sol.separable is None:
         return inconclusive("S4", "compatibility or separability undecided")
     if sol.compatible == sol.separable:
-        return inconclusive("S4", f"hypothesis not met: compatible = {sol.compatible}, "
+        return vacuous("S4", f"compatible = {sol.compatible}, "
                             f"separable = {sol.separable}")
     try:
         L, B_cert = certified_bound(inst, gap_bound)

@@ -22,7 +22,7 @@ from ntpverify.core.separability import Separability
 from ntpverify.core.solution import solve
 from ntpverify.core.status import Inconclusive
 from ntpverify.core.subspace import F_basis
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
 
 
 def rel_diff(A: np.ndarray, B: np.ndarray) -> float:
@@ -140,7 +140,7 @@ def check_D3(inst: Instance, seed: int = 0, *, W_star: np.ndarray | None = None)
     if compat.compatible is None:
         return inconclusive("D3", f"compatibility: {compat.status.reason}")
     if not compat.compatible:
-        return holds("D3", True, "vacuous: not compatible")
+        return vacuous("D3", "not compatible")
     W_star = compat.W_star if W_star is None else W_star
     rng = np.random.default_rng(seed)
     W_other = another_solution(geo, geo.eq_rhs, rng)
@@ -294,7 +294,7 @@ def check_D5(inst: Instance, *, W_mm: np.ndarray | None = None, W_star: np.ndarr
     """D5: for mutually orthogonal embeddings the solved W^mm, ‖W^mm‖² and W⋆ (or the overrides)
     equal their closed forms (theory.md §2)."""
     if not mutually_orthogonal(inst):
-        return holds("D5", True, "vacuous: the embeddings are not mutually orthogonal")
+        return vacuous("D5", "the embeddings are not mutually orthogonal")
     sol = solve(inst)
     if not (sol.mm.status.ok and sol.compat.status.ok):
         return inconclusive("D5", f"W^mm: {sol.mm.status.reason}; compatibility: {sol.compat.status.reason}")
