@@ -7,7 +7,8 @@ Public API (theory.md notation): instances (:class:`Instance`), the model (:func
 """
 
 from ntpverify.core.compatibility import Compatibility, compatibility, w_star
-from ntpverify.tools.conjecture import conjecture, target
+from ntpverify.suite.enforcement import target
+from ntpverify.tools.conjecture import conjecture
 from ntpverify.core.errors import InputError
 from ntpverify.optim.gd import Checkpoint, Trajectory, gd
 from ntpverify.core.instance import Instance

@@ -20,7 +20,7 @@ import pytest
 from ntpverify.suite import archive
 from ntpverify.core.errors import InputError
 from ntpverify.tools.replay import claim_verdict
-from ntpverify.suite.verdict import enforce
+from ntpverify.suite.enforcement import enforce
 
 
 def _is_claim_case(path: Path) -> bool:

@@ -17,7 +17,8 @@ from ntpverify.suite import strategies as nst
 from ntpverify.suite.checks.conditions import check_D1, check_P1, check_P2, check_P3
 from ntpverify.core.instance import Instance
 from ntpverify.suite.profiles import budget
-from ntpverify.suite.verdict import Verdict, enforce
+from ntpverify.suite.verdict import Verdict
+from ntpverify.suite.enforcement import enforce
 
 #: The active profile's settings with ``budget().solver_examples`` examples and without the target
 #: phase: at ``max_examples ≥ 1000`` (thorough) Hypothesis 6.170 schedules repeated hill-climbing

@@ -17,7 +17,7 @@ from ntpverify.suite.checks.exact import (CONSERVATION_STEPS, COMPARISON_STEPS, 
 from ntpverify.core.model import default_step
 from ntpverify.suite.profiles import budget
 from ntpverify.core.solution import solve
-from ntpverify.suite.verdict import enforce
+from ntpverify.suite.enforcement import enforce
 
 GD = settings(max_examples=budget().gd_examples)
 #: Scales of a drawn start (0 first: the shrink target).

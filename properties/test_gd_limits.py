@@ -21,7 +21,8 @@ from ntpverify.suite.checks.gd_limits import check_P5, check_P6a, check_P6b, che
 from ntpverify.core.instance import Instance
 from ntpverify.suite.profiles import budget
 from ntpverify.core.solution import solve
-from ntpverify.suite.verdict import Verdict, enforce
+from ntpverify.suite.verdict import Verdict
+from ntpverify.suite.enforcement import enforce
 
 #: Regimes drawn for GD properties (see the module docstring).
 GD_REGIMES = ("generic_wide", "orthogonal", "integer_grid")

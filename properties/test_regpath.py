@@ -18,7 +18,7 @@ from ntpverify.suite import strategies as nst
 from ntpverify.suite.checks.regpath import check_P4
 from ntpverify.suite.profiles import active, budget
 from ntpverify.core.solution import solve
-from ntpverify.suite.verdict import enforce
+from ntpverify.suite.enforcement import enforce
 
 #: End of the path (before the extension to T_END·‖W^mm‖ the check makes) per profile. The issue
 #: asks for B up to ~100–300 in ci and 1000 in thorough; measured cost per example (path, its

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ntpverify.suite import strategies as nst
 from ntpverify.suite.checks.special import check_S1, check_S2
 
-from ntpverify.suite.verdict import enforce
+from ntpverify.suite.enforcement import enforce
 from test_conditions import GROUPS, SOLVER
 
 

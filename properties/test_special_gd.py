@@ -13,7 +13,7 @@ from ntpverify.suite import strategies as nst
 from ntpverify.suite.checks.special_gd import check_S3, check_S4
 from ntpverify.core.instance import Instance
 from ntpverify.suite.profiles import budget
-from ntpverify.suite.verdict import enforce
+from ntpverify.suite.enforcement import enforce
 
 from test_exact import DESCENT_STEP, starts, step
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ntpverify.suite import strategies as nst
 from ntpverify.suite.checks.structure import check_D2, check_D3, check_D4, check_D5, check_D6
 
-from ntpverify.suite.verdict import enforce
+from ntpverify.suite.enforcement import enforce
 from test_conditions import GROUPS, SOLVER, enforce_seeded
 
 

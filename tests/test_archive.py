@@ -65,7 +65,7 @@ PROPERTIES = '''
 from hypothesis import given, settings
 
 from ntpverify.suite import claims, strategies as nst
-from ntpverify.suite.verdict import enforce
+from ntpverify.suite.enforcement import enforce
 
 
 @settings(max_examples=60)

@@ -1,26 +1,15 @@
-"""Verdicts of checks, and how a property turns one into a pass, a counted inconclusive or a failure.
+"""Verdicts of checks: a pure value type with four typed outcomes, and how sub-verdicts combine.
 
 A check (ntpverify/suite/checks/) returns a :class:`Verdict`: ``pass``/``fail`` with the observed value,
-the bound it was held to and where that bound comes from, or ``inconclusive`` with the reason. A
-property calls :func:`enforce`, which records the outcome (for the report and the per-property
-inconclusive budget), labels it for ``--hypothesis-show-statistics``, steers the search with
-``target`` and, on ``fail``, raises an ``AssertionError`` whose message names the claim, the
-instance (with a one-line replay command), the value, the bound and its source.
+the bound it was held to and where that bound comes from, ``inconclusive`` with the reason, or
+``vacuous`` when the claim's hypothesis does not hold on the instance. Nothing here records,
+archives or talks to Hypothesis: that is enforcement.py's job.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
-
-from hypothesis import event
-from hypothesis.control import currently_in_test_context
-
-from ntpverify.suite import archive
-from ntpverify.suite import results
-from ntpverify.tools.conjecture import target
-from ntpverify.core.instance import Instance
 
 #: ``vacuous``: the claim's hypothesis does not hold on this draw (decided, not undecided: an
 #: undecided hypothesis is ``inconclusive``); never counted as a pass, nor in the inconclusive budget.
@@ -92,37 +81,3 @@ def first_failure(verdicts: list[Verdict]) -> Verdict:
     if not passes:
         return verdicts[0]
     return max(passes, key=lambda v: -1.0 if v.score is None else v.score)
-
-
-def replay_command(claim: str, inst: Instance, params: dict | None = None) -> str:
-    """The shell command that re-runs ``claim`` on ``inst`` from its archive file."""
-    return f"ntpverify replay {archive.path_for(claim, inst, params)}"
-
-
-def _event(text: str) -> None:
-    """``hypothesis.event``, a no-op outside a Hypothesis test (the archive regression set)."""
-    if currently_in_test_context():
-        event(text)
-
-
-def enforce(verdict: Verdict, inst: Instance, params: dict | None = None) -> None:
-    """Record ``verdict``; raise ``AssertionError`` (with a replayable message) if it failed.
-
-    ``params`` are the drawn arguments besides the instance that the check was given (exact
-    floats), archived with it so the failure replays. Call it once per example: ``target`` takes
-    one score per label. Outside a Hypothesis test (the archive regression set) it records and
-    raises the same way, without events or targets.
-    """
-    results.record(verdict, inst)
-    _event(f"{verdict.claim}: {verdict.outcome}")
-    if verdict.outcome in ("inconclusive", "vacuous"):
-        _event(f"{verdict.claim}: {verdict.outcome} because {verdict.detail.split(':')[0]}")
-        return
-    # a NaN observation fails (``within``) but has no score Hypothesis could maximize
-    if verdict.score is not None and math.isfinite(verdict.score):
-        target(min(verdict.score, 1e6), label=f"{verdict.claim} normalized error")
-    if verdict.outcome == "fail":
-        archive.note_failure(verdict, inst, params)
-        raise AssertionError(
-            f"{verdict.describe()}\n  instance: {inst.to_json()}\n  params:   {params or {}}\n"
-            f"  replay:   {replay_command(verdict.claim, inst, params)}")

@@ -19,8 +19,8 @@ conjecture file and returns what it registered; :func:`evaluate` runs one conjec
 instance and sorts the outcome into ``pass`` / ``fail`` / ``inconclusive``: only an
 ``AssertionError`` or a ``False`` return is a failure, and only on an instance whose limit objects
 the solvers certify; any other exception (``Inconclusive`` included) is inconclusive with its
-reason; :func:`evaluate_once` does the same for one given instance (a replay). :func:`target`
-steers the search toward violations (a pass-through to ``hypothesis.target`` that is a no-op
+reason; :func:`evaluate_once` does the same for one given instance (a replay). :func:`ntpverify.target`
+(suite/enforcement.py) steers the search toward violations (a pass-through to ``hypothesis.target`` that is a no-op
 outside Hypothesis, so the conjecture can also be called directly).
 """
 
@@ -34,20 +34,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, overload
 
-import hypothesis
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
-from hypothesis.control import currently_in_test_context
 from hypothesis.errors import HypothesisException
 from hypothesis.strategies import SearchStrategy
 
-from ntpverify.suite import results
 from ntpverify.core.errors import InputError
 from ntpverify.core.instance import Instance
 from ntpverify.core.status import Inconclusive
 
 __all__ = ["Conjecture", "ConjectureError", "Evaluation", "conjecture", "evaluate", "evaluate_once", "load",
-           "select", "split_spec", "target"]
+           "select", "split_spec"]
 
 
 class ConjectureError(InputError):
@@ -108,19 +105,6 @@ def conjecture(func=None, /, *, strategy=None, name=None):
         return conj
 
     return register if func is None else register(func)
-
-
-def target(score: float, label: str = "") -> float:
-    """Ask the search to maximize ``score`` (``hypothesis.target``); returns ``score``.
-
-    Outside a Hypothesis run (a replay, a direct call) it does nothing, so a conjecture runs the
-    same everywhere. Scores are also recorded (``results.record_target``) for the reports' "best
-    target score".
-    """
-    if currently_in_test_context():
-        hypothesis.target(score, label=label)
-        results.record_target(label, float(score))
-    return score
 
 
 # --- loading conjecture files --------------------------------------------------------------------
