@@ -289,6 +289,14 @@ class Instance:
         "embeddings", "weights", "next_token_probs", "supports", "support_mask",
         "name", "extras", "_content_hash",
     )  # fmt: skip
+    embeddings: np.ndarray
+    weights: np.ndarray
+    next_token_probs: np.ndarray
+    supports: tuple[tuple[int, ...], ...]
+    support_mask: np.ndarray
+    name: str | None
+    extras: dict[str, Any]
+    _content_hash: str | None
 
     def __init__(
         self,

@@ -98,7 +98,7 @@ def write(claim: dict[str, Any], verdict: Verdict, inst: Instance, params: dict[
     archived before (same claim, instance and params) keeps its first file: the date, seed and
     replay blob of its discovery.
     """
-    from ntpverify import __version__
+    from ntpverify._version import __version__
 
     path = path_for(claim["id"], inst, params)
     if path.exists():

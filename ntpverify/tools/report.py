@@ -140,7 +140,7 @@ def cpu() -> str:
 def provenance(profile: str, seed: int | str | None, jobs: int, wall_seconds: float,
                pytest_seconds: float) -> dict[str, Any]:
     """What ran, where and when: the header of summary.md and ``provenance`` of results.json."""
-    from ntpverify import __version__
+    from ntpverify._version import __version__
 
     return {
         "package": f"ntpverify {__version__}",
