@@ -19,7 +19,7 @@ from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive, Status
 from ntpverify.core.subspace import FBasis, F_basis, project_F, project_F_perp
 
-from ntpverify._version import __version__
+from ntpverify._version import __version__ as __version__
 
 __all__ = [
     "Checkpoint", "Compatibility", "F_basis", "FBasis", "Inconclusive", "InputError", "Instance",

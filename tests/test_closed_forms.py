@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from ntpverify.suite.checks.special import check_S1, check_S2
-from ntpverify.suite.checks.structure import (check_D5, closed_form_w_mm, closed_form_w_mm_norm2, closed_form_w_star,
-                                        mutually_orthogonal)
+from ntpverify.suite.applicability import mutually_orthogonal
+from ntpverify.suite.checks.structure import check_D5, closed_form_w_mm, closed_form_w_mm_norm2, closed_form_w_star
 from ntpverify.core.geometry import Geometry
 from ntpverify.core.instance import Instance
 from ntpverify.core.model import loss_gap

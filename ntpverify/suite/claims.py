@@ -27,6 +27,10 @@ class Claim:
     tolerance: str
     check: str
     budget: Literal["solver", "gd"] = "solver"
+    #: The instance hypotheses, as names of applicability.REQUIREMENTS: the one gate
+    #: (applicability.gate) makes a draw where one fails ``vacuous``, where one is undecided
+    #: ``inconclusive``. ``hypotheses`` says the same in words, step-size conditions included.
+    requires: tuple[str, ...] = ()
 
     def checker(self) -> Callable:
         """Import and return the check function."""
@@ -49,27 +53,27 @@ CATALOGUE: tuple[Claim, ...] = (
           "rounding 1e-12 relative; along W⋆ + t·W^mm the gap is ≤ E(t) = Σ_j π_j x_j/(1−x_j) + 2η²e^{2η}, "
           "x_j = ρ_j e^{−tμ} = C e^{−t}(1 + o(1)) (margins ≥ μ = 1 − O(KKT_RTOL), in-support error "
           "η = O(1e-9·t)), checked at t = t_0 + 10, 20, 40",
-          "conditions:check_P1"),
+          "conditions:check_P1", requires=("partial_support",)),
     Claim("D1", "derived", "P1's converse: either condition failing keeps CE away from ℋ",
           "If the instance is not compatible or not separable, inf CE > ℋ, by a certified margin.",
           "at least one |S_j| < V",
           "max-entropy dual (Gibbs): CE(W) − ℋ ≥ L − ‖W‖‖r‖ with r the moment residual recomputed "
           "from q; certified iff L ≥ 1e-10 on a ball ‖W‖ ≤ B_cert = L/(2‖r‖) ≥ 1e6, else inconclusive; "
           "the certificate must not exceed the gap at any probe (dual's primal point, W = 0) by > 1e-12",
-          "conditions:check_D1"),
+          "conditions:check_D1", requires=("partial_support",)),
     Claim("P2", "paper", "overparameterization implies both conditions",
           "If rank H = m, the instance is compatible and separable for every support pattern and "
           "probabilities.", "rank H = m (generic d ≥ m)",
           "decisions of compatibility.py (residual ≤ 1e-9) and separability.py (LP margin > 1e-9, "
           "witness checked to 1e-7); Lemma 1's witnesses W = Z(HHᵀ)⁻¹H meet Definition 1 to 1e-9 and "
-          "Definition 2 to 1e-7", "conditions:check_P2"),
+          "Definition 2 to 1e-7", "conditions:check_P2", requires=("rank_H_is_m",)),
     Claim("P3", "paper", "one-hot case is the multiclass SVM",
           "All |S_j| = 1: F = {0}, W⋆ = 0, ℋ = 0, and W^mm equals the multiclass hard-margin SVM "
           "without bias (built independently).", "all |S_j| = 1",
           "F_dim, W⋆, ℋ exactly 0; ‖W^mm − W_svm‖ ≤ e_mm + e_svm, each a certified distance to the QP "
           "optimum (weak duality + strong convexity: e² ≤ ‖W − Aᵀα‖² + 2Σα(margin − 1)); raw Clarabel "
           "gives e ≈ 1e-6·‖W‖",
-          "conditions:check_P3"),
+          "conditions:check_P3", requires=("one_hot",)),
     Claim("P4", "paper", "regularization path: norm B and the two limits",
           "Ŵ_B = argmin_{‖W‖≤B} CE(W) has ‖Ŵ_B‖ = B, P_F(Ŵ_B) → W⋆ and Ŵ_B/B → W^mm/‖W^mm‖.",
           "compatible, separable",
@@ -79,13 +83,13 @@ CATALOGUE: tuple[Claim, ...] = (
           "≤ 0.1‖W^mm‖ with every rival outside (else inconclusive); 1 − cos(Ŵ_B, W^mm) decreasing and "
           "≤ C/B² with C fitted on the tail, ‖P_F Ŵ_B − W⋆‖ decreasing (theory.md §6, measured): "
           "inconclusive gates only",
-          "regpath:check_P4"),
+          "regpath:check_P4", requires=("compatible", "separable")),
     Claim("P5", "paper", "GD drives the loss to the entropy and the norm to infinity",
           "CE(W_k) → ℋ and ‖W_k‖ → ∞ for GD with η ≤ 1/(2L).", "compatible, separable",
           "derived bounds at every doubling checkpoint (no rate assumed): CE − ℋ never increases (I4) and "
           "is ≤ B(k) = min_t gap(W⋆ + tW^mm) + ‖W⋆ + tW^mm − W_0‖²/(2ηk) (convex GD, η ≤ 1/L; B → 0 like "
           "log²(ηk)/(ηk)); ‖W_k‖ ≥ the softmax-tail lower bound of its gap (→ ∞); inconclusive if B does "
-          "not decrease", "gd_limits:check_P5", "gd"),
+          "not decrease", "gd_limits:check_P5", "gd", requires=("compatible", "separable")),
     Claim("P6a", "paper", "GD direction converges to W^mm",
           "W_k/‖W_k‖ → W^mm/‖W^mm‖.", "compatible, separable, η ≤ 1/(2L)",
           "contest over the last 3 doublings, budget ≥ 20 T (T = max(1/(ημ_F), 1/(η min π_j‖h_j‖²))): "
@@ -93,18 +97,19 @@ CATALOGUE: tuple[Claim, ...] = (
           "rival's (relaxed SVM, interpolators, W^mm without "
           "full-support contexts, W⋆), not increasing; fail only if a rival is ≥ 10× closer throughout while "
           "the claim's error does not halve; rivals within 1e-9 skipped, unresolved ones inconclusive",
-          "gd_limits:check_P6a", "gd"),
+          "gd_limits:check_P6a", "gd", requires=("compatible", "separable")),
     Claim("P6b", "paper", "GD's F-part converges to W⋆",
           "P_F(W_k) → W⋆.", "compatible, separable",
           "‖P_F W_k − W⋆‖ ≤ ½ × the distance to every rival (interpolators, least-squares fit, an off-F "
           "solution), not increasing over the last 3 doublings, past 20 T; fail only on a rival ≥ 10× "
-          "closer throughout", "gd_limits:check_P6b", "gd"),
+          "closer throughout", "gd_limits:check_P6b", "gd", requires=("compatible", "separable")),
     Claim("P6c", "paper", "the limits do not depend on W_0, η or π",
           "The limits of P6 are the same for any W_0, any η within the bound and any weights π.",
           "compatible, separable",
           "W^mm and W⋆ of the re-weighted instance agree to 1e-9; runs from a drawn W_0, with η/2^h (same "
           "clock ηk) and with re-weighted π each pass the P6a and P6b contests against the same limits, "
-          "and agree with the base run better than with any rival", "gd_limits:check_P6c", "gd"),
+          "and agree with the base run better than with any rival", "gd_limits:check_P6c", "gd",
+          requires=("compatible", "separable")),
     # --- exact facts about GD (theory.md §4) -------------------------------------------------
     Claim("I1", "derived", "column sums are conserved", "𝟙ᵀW_k = 𝟙ᵀW_0 for all k and any η.", "none",
           "‖𝟙ᵀ(W_k − W_0)‖ ≤ √V·T_k at log-spaced k, T_k = u[k‖W_0‖ + ½k(k+1)G‖H‖₂ + kG((V+8)‖H‖₂ + "
@@ -123,7 +128,8 @@ CATALOGUE: tuple[Claim, ...] = (
           "certified error, KKT_RTOL = 1e-9); formula = naive ⟨W_{k+1} − W_k, W^mm⟩ to 1e-9 relative "
           "wherever the naive value's first-order rounding model in u = 2⁻⁵³, η·ε(W_k) + ‖W^mm‖Δ_k + "
           "(Vd+2)u‖W_{k+1} − W_k‖‖W^mm‖, is ≤ 1e-10 relative, else not compared (ε = "
-          "exact.gradient_eval_noise, Δ_k = exact.step_deviation)", "exact:check_I3", "gd"),
+          "exact.gradient_eval_noise, Δ_k = exact.step_deviation)", "exact:check_I3", "gd",
+          requires=("separable",)),
     Claim("I4", "derived", "descent lemma", "For η ≤ 1/L: CE(W_{k+1}) ≤ CE(W_k) − (η/2)‖∇CE(W_k)‖².", "η ≤ 1/L",
           "at each pair (k, k+1), CE(W_{k+1}) − CE(W_k) + (η/2)‖∇CE(W_k)‖² (differences of the stable gap) "
           "≤ γ(W_k) + γ(W_{k+1}) + max(‖∇CE(W_k)‖, ‖∇CE(W_{k+1})‖)·Δ_k + (m+V+d)u·(η/2)‖∇CE(W_k)‖², first "
@@ -135,7 +141,7 @@ CATALOGUE: tuple[Claim, ...] = (
           "KKT_RTOL = 1e-9); formula = naive value (model.gradient) to 1e-9 relative where its rounding "
           "model ε(W) = 2uΣ_j π_j‖W^mm h_j‖(½(d+1)‖W‖‖h_j‖ + 2(V+d+m+8)) (first order in u = 2⁻⁵³, "
           "exact.gradient_eval_noise) is ≤ 1e-10 relative, else not compared",
-          "exact:check_I5"),
+          "exact:check_I5", requires=("separable",)),
     Claim("I6", "derived", "equivariance of GD",
           "Token permutations permute rows of W_k; H → HQᵀ, W_0 → W_0Qᵀ gives W_k → W_kQᵀ; H → cH, W_0 → W_0/c, "
           "η → η/c² gives W_k → W_k/c.", "none",
@@ -159,7 +165,7 @@ CATALOGUE: tuple[Claim, ...] = (
           "W⋆ = P_F(W) for any solution W of Definition 1; 𝟙ᵀW⋆ = 0; rows vanish for tokens in no "
           "support of size ≥ 2; W⋆ depends only on in-support log-ratios, not on π.", "compatible",
           "1e-9 relative to max(1, ‖W⋆‖) (residuals of the SVD solve), against a random weighted "
-          "least-squares solution plus a part outside span{h_j}", "structure:check_D3"),
+          "least-squares solution plus a part outside span{h_j}", "structure:check_D3", requires=("compatible",)),
     Claim("D4", "derived", "structure and invariances of W^mm",
           "𝟙ᵀW^mm = 0; rows in span{h_j}; W^mm depends only on (H, supports); equal support patterns "
           "give equal rows; W^mm(HQᵀ) = W^mm(H)Qᵀ; token permutations permute rows; H → cH gives "
@@ -168,22 +174,23 @@ CATALOGUE: tuple[Claim, ...] = (
           "structure:check_D4"),
     Claim("D5", "derived", "closed forms for mutually orthogonal embeddings",
           "W^mm = Σ_j u_j h_jᵀ/‖h_j‖², u_j = 𝟙_{S_j} − (|S_j|/V)𝟙; W⋆ = Σ_j u⋆_j h_jᵀ/‖h_j‖².",
-          "mutually orthogonal h_j", "1e-9 relative", "structure:check_D5"),
+          "mutually orthogonal h_j", "1e-9 relative", "structure:check_D5", requires=("orthogonal",)),
     Claim("D6", "derived", "the two solvers agree",
           "W^mm from LDP-NNLS and from cvxpy+Clarabel (independent active sets) coincide, and the "
           "separability LP agrees with the LDP's feasibility.", "none", "1e-8 relative; " + _KKT,
           "structure:check_D6"),
     # --- special cases (theory.md §5) --------------------------------------------------------
     Claim("S1", "derived", "one-token supports",
-          "A context with |S_j| = 1 adds no equation and V − 1 margin inequalities.", "none",
+          "A context with |S_j| = 1 adds no equation and V − 1 margin inequalities.", "some |S_j| = 1",
           "exact counts; dropping such contexts leaves the projector onto F (1e-10) and W⋆ (1e-9) unchanged",
-          "special:check_S1"),
+          "special:check_S1", requires=("some_one_token",)),
     Claim("S2", "derived", "full-support contexts constrain F⊥",
           "A context with |S_j| = V adds no inequality but forces W^mm h_j ∈ span(𝟙); dropping it "
-          "changes W^mm unless the W^mm of the reduced problem is already constant on h_j.", "separable",
+          "changes W^mm unless the W^mm of the reduced problem is already constant on h_j.",
+          "some |S_j| = V (the W^mm part: separable)",
           "exact counts; spread of W^mm h_j ≤ 1e-9 relative; W^mm with and without agree to 1e-8 when "
           "constant, else differ by ≥ spread/(√2‖h_j‖)",
-          "special:check_S2"),
+          "special:check_S2", requires=("some_full_support",)),
     Claim("S3", "derived", "all contexts full-support: finite minimizer",
           "CE attains ℋ at a finite point; GD converges in norm to W⋆ + P_{F⊥}(W_0); W^mm is undefined.",
           "every |S_j| = V, compatible",
@@ -193,14 +200,14 @@ CATALOGUE: tuple[Claim, ...] = (
           "∇²CE(W⋆) on F, η ≤ 1/L), r the direct-form step rounding at norm ‖target‖ + δ_a + e "
           "(exact.direct_step_rounding, first order in u = 2⁻⁵³), e = (Vd+m)u·κ(‖W⋆‖ + ‖W_0‖) the "
           "target's own error (κ = σ₁/σ_{dim F} of A_eq)",
-          "special_gd:check_S3", "gd"),
+          "special_gd:check_S3", "gd", requires=("all_full_support", "compatible")),
     Claim("S4", "derived", "only one condition: the gap stays open",
           "If exactly one of compatibility and separability holds, GD's loss gap stays above the "
           "certified bound of D1.", "exactly one condition",
           "CE(W_k) − ℋ ≥ L(1 − ‖W_k‖/(2B_cert)) − γ(W_k) at every checkpoint, (L, B_cert) D1's certificate "
           "(Gibbs, moment residual ‖r‖ = L/(2B_cert)), γ = exact.gap_rounding (first order in u = 2⁻⁵³); "
           "inconclusive if ‖W_K‖ > B_cert at the end (bound below L/2) or L, B_cert ≤ 0",
-          "special_gd:check_S4", "gd"),
+          "special_gd:check_S4", "gd", requires=("exactly_one_condition",)),
     # --- conjectures (measured rates, theory.md §6) ------------------------------------------
     Claim("C1", "conjecture", "1/(ηk) decay of the loss gap and of the F-distance",
           "CE(W_k) − ℋ and ‖P_F W_k − W⋆‖ decay at least like 1/(ηk) after a transient (the F-distance "
@@ -214,13 +221,13 @@ CATALOGUE: tuple[Claim, ...] = (
           "slope fails only above D_K = 2 max‖h_j‖(CE − ℋ)/μ_F, the derived bound on the F-error the "
           "off-support mass sustains (measured ≤ 0.39 D_K on the shared cases), below it inconclusive "
           "(dips, seen at 0.001–0.008 D_K)",
-          "rates:check_C1", "gd"),
+          "rates:check_C1", "gd", requires=("compatible", "separable")),
     Claim("C2", "conjecture", "logarithmic growth along W^mm",
           "‖P_{F⊥}(W_k)‖ = ‖W^mm‖(log(ηk) + c) + o(1), and W_k − W⋆ − W^mm log(ηk) stays bounded.",
           "compatible, separable",
           "remainder increment δ = ‖(W_2k − W_k)/log 2 − W^mm‖/‖W^mm‖ (≥ |increment ratio of ‖P_{F⊥}W_k‖ "
           "− 1|) ≤ ½ × every rival's past 20 T; fail only from 100 T if a rival's is 10× smaller throughout",
-          "rates:check_C2", "gd"),
+          "rates:check_C2", "gd", requires=("compatible", "separable")),
 )
 
 BY_ID: dict[str, Claim] = {c.id: c for c in CATALOGUE}

@@ -31,6 +31,7 @@ from ntpverify.core.model import entropy, logits, loss_gap
 from ntpverify.core.separability import WITNESS_RTOL, definition2_violation
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
+from ntpverify.suite.applicability import applies
 from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
 
 # --- P1 ------------------------------------------------------------------------------------------
@@ -147,9 +148,9 @@ def check_P1(inst: Instance, seed: int = 0, *, W_star: np.ndarray | None = None,
     ``W_star``/``W_mm`` override the path's objects (the claim that they drive the gap to 0 at
     rate e^{−t}); ``gap`` the gap under test. ``seed`` draws the random probes.
     """
-    if inst.support_mask.all():
-        return vacuous("P1", "every context has full support (P1 assumes one |S_j| < V)")
     sol = solve(inst)
+    if (gated := applies("P1", inst, sol)) is not None:
+        return gated
     if sol.compatible is None or sol.separable is None:
         return inconclusive("P1", f"conditions undecided: {sol.compat.status.reason or sol.sep.status.reason}")
     W_star = sol.W_star if W_star is None else W_star
@@ -297,10 +298,10 @@ def check_D1(inst: Instance, *, certificate: tuple[float, float, np.ndarray] | N
     ``≥ MIN_CERTIFIED_RADIUS`` (else inconclusive: the bound is too weak to certify anything).
     """
     sol = solve(inst)
+    if (gated := applies("D1", inst, sol)) is not None:
+        return gated
     if sol.compatible is None or sol.separable is None:
         return inconclusive("D1", f"conditions undecided: {sol.compat.status.reason or sol.sep.status.reason}")
-    if inst.support_mask.all():
-        return vacuous("D1", "every context has full support (assumes one |S_j| < V)")
     try:
         own, W_dual = _certificate(inst, sol.geometry)
     except Inconclusive as e:
@@ -340,11 +341,6 @@ def check_D1(inst: Instance, *, certificate: tuple[float, float, np.ndarray] | N
 # --- P2 ------------------------------------------------------------------------------------------
 
 
-def full_row_rank(geo: Geometry) -> bool:
-    """Lemma 1's hypothesis: ``rank H = m`` (the h_j linearly independent)."""
-    return geo.rank_H.rank == geo.m
-
-
 def lemma1_witness(inst: Instance, targets: np.ndarray) -> np.ndarray:
     """``W = Z (HHᵀ)⁻¹ H`` with ``W h_j = Z e_j`` for every j when ``rank H = m`` (Lemma 1's proof):
     any logits whatsoever can be realized."""
@@ -353,16 +349,18 @@ def lemma1_witness(inst: Instance, targets: np.ndarray) -> np.ndarray:
 
 
 def check_P2(inst: Instance, *,
-             overparameterized: Callable[[Geometry], bool] = full_row_rank) -> Verdict:
-    """P2 (Lemma 1): if ``overparameterized(geo)`` (default ``rank H = m``), solve() finds the
+             overparameterized: Callable[[Geometry], bool] | None = None) -> Verdict:
+    """P2 (Lemma 1): if ``overparameterized(geo)`` (default: the catalogue's hypothesis
+    ``rank H = m``, through the applicability gate; override to test another), solve() finds the
     instance compatible and separable, and Lemma 1's witnesses meet both definitions: logits
     ``log p_j`` on ``S_j`` (Definition 1) and the indicator ``𝟙_{S_j}`` (Definition 2, margins 1)."""
     sol = solve(inst)
     geo = sol.geometry
-    if not geo.rank_H.clear:
-        return inconclusive("P2", f"rank of H ambiguous (margin {geo.rank_H.margin:.2f} decades)")
-    if not overparameterized(geo):
-        return vacuous("P2", f"rank H = {geo.rank_H.rank} < m = {geo.m}")
+    if overparameterized is None:
+        if (gated := applies("P2", inst, sol)) is not None:
+            return gated
+    elif not overparameterized(geo):
+        return vacuous("P2", "the overriding hypothesis does not hold")
     if sol.compatible is None or sol.separable is None:
         return inconclusive("P2", f"conditions undecided: {sol.compat.status.reason or sol.sep.status.reason}")
     decided = holds("P2", bool(sol.compatible and sol.separable),
@@ -464,9 +462,9 @@ def check_P3(inst: Instance, *, svm: Callable[[Instance], SvmResult] = multiclas
     ``svm(inst)`` is feasible iff the instance is NTP-separable; and
     ``‖W^mm − W_svm‖ ≤ e_mm + e_svm`` (each certified distance to the common optimum: the problems
     coincide when every ``|S_j| = 1``; W^mm's from its own multipliers by :func:`qp_distance_bound`)."""
-    if inst.support_mask.sum(axis=1).max() > 1:
-        return vacuous("P3", "some |S_j| > 1")
     sol = solve(inst)
+    if (gated := applies("P3", inst, sol)) is not None:
+        return gated
     exact = holds("P3", sol.F_dim == 0 and not np.any(sol.W_star) and entropy(inst) == 0.0,
                   f"dim F = {sol.F_dim}, ‖W⋆‖ = {np.linalg.norm(sol.W_star):.3g}, ℋ = {entropy(inst):.3g}")
     if exact.outcome == "fail" or sol.separable is None:

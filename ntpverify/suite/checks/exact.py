@@ -45,6 +45,7 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.maxmargin import KKT_RTOL
 from ntpverify.core.model import default_step, gradient, kl_terms, log_softmax, logits, loss_gap
 from ntpverify.core.solution import solve
+from ntpverify.suite.applicability import applies
 from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
 
 #: Unit roundoff of float64 (IEEE round to nearest): every basic operation is exact times (1 + δ),
@@ -317,17 +318,18 @@ def identity_verdict(claim: str, naive: float, formula: float, noise: float, wha
 
 
 def max_margin(claim: str, inst: Instance, W_mm: np.ndarray | Sequence | None) -> np.ndarray | Verdict:
-    """The given candidate, or W^mm computed and KKT-certified (maxmargin.py); an inconclusive
-    verdict of ``claim`` if W^mm could not be certified or the instance is not separable (the
-    hypothesis of I3 and I5)."""
+    """The given candidate, or W^mm computed and KKT-certified (maxmargin.py); the claim's verdict
+    if its hypothesis (separable: the applicability gate) fails or W^mm is not certified."""
+    sol = solve(inst)
+    if (gated := applies(claim, inst, sol)) is not None:
+        return gated
     if W_mm is not None:
         return as_matrix(inst, W_mm)
-    mm = solve(inst).mm
-    if mm.status.state == "inconclusive":
-        return inconclusive(claim, f"W^mm: {mm.status.reason}")
-    if mm.W_mm is None:
-        return vacuous(claim, "the instance is not separable")
-    return mm.W_mm
+    if sol.mm.status.state == "inconclusive":
+        return inconclusive(claim, f"W^mm: {sol.mm.status.reason}")
+    if sol.mm.W_mm is None:
+        return vacuous(claim, f"W^mm {sol.mm.status.state}: {sol.mm.status.reason}")
+    return sol.mm.W_mm
 
 
 # --- I1, I2: conservation ------------------------------------------------------------------------

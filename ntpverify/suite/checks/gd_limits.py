@@ -77,7 +77,8 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.model import default_step, kl_terms, logits
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
+from ntpverify.suite.applicability import applies
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within
 from ntpverify.suite.checks import rivals
 
 #: GD steps when a caller gives none: the ci budget (profiles.BUDGETS["ci"].gd_steps, issue 5).
@@ -263,13 +264,11 @@ def run(sol: Solution, steps: int, eta: float | None = None, W0: np.ndarray | No
 
 
 def solved(inst: Instance, claim: str) -> Solution | Verdict:
-    """``solve(inst)``, or an inconclusive verdict if the hypotheses (compatible, separable, W^mm
-    certified) are not established."""
+    """``solve(inst)``, or the claim's verdict if its hypotheses (the applicability gate) fail or
+    W^mm is not certified."""
     sol = solve(inst)
-    if sol.compatible is None or sol.separable is None:
-        return inconclusive(claim, f"hypotheses undecided: compatible={sol.compatible}, separable={sol.separable}")
-    if not (sol.compatible and sol.separable):
-        return vacuous(claim, f"compatible={sol.compatible}, separable={sol.separable}")
+    if (gated := applies(claim, inst, sol)) is not None:
+        return gated
     if sol.W_mm is None:
         return inconclusive(claim, f"W^mm: {sol.mm.status.state}: {sol.mm.status.reason}")
     return sol

@@ -51,7 +51,8 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.regpath import PathPoint, certify, regularization_path, split_softmax
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
-from ntpverify.suite.verdict import Verdict, first_failure, inconclusive, within, vacuous
+from ntpverify.suite.applicability import applies
+from ntpverify.suite.verdict import Verdict, first_failure, inconclusive, within
 from ntpverify.suite.checks import rivals
 
 #: Unit roundoff of float64 (IEEE round to nearest), for the balls' rounding models.
@@ -335,12 +336,11 @@ def check_P4(inst: Instance, B_max: float = DEFAULT_B_MAX, *, W_mm: np.ndarray |
     ``W_mm`` and ``W_star`` override the claimed limits (the negative controls feed wrong ones),
     ``path`` the path solver; ``solution`` reuses a ``solve(inst)`` already computed."""
     sol = solve(inst) if solution is None else solution
+    if (gated := applies("P4", inst, sol)) is not None:
+        return gated
     if not sol.conclusive:
         return inconclusive("P4", "solve() not conclusive: " + "; ".join(
             f"{k}: {s.reason}" for k, s in sol.status.items() if s.state == "inconclusive"))
-    if not (sol.compatible and sol.separable):
-        return vacuous("P4", f"compatible = {sol.compatible}, "
-                       f"separable = {sol.separable}")
     if sol.W_mm is None:
         return inconclusive("P4", f"W^mm not certified: compatible = {sol.compatible}, "
                             f"separable = {sol.separable}")

@@ -23,6 +23,7 @@ from ntpverify.core.maxmargin import KKT_RTOL
 from ntpverify.core.solution import solve
 from ntpverify.core.status import Inconclusive
 from ntpverify.core.subspace import F_basis
+from ntpverify.suite.applicability import applies
 from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
 from ntpverify.suite.checks.rivals import dropped_full_support
 from ntpverify.suite.checks.structure import D3_RTOL, MM_RTOL, rel_diff
@@ -64,9 +65,11 @@ def check_S1(inst: Instance, *,
     claim) has no equality and ``V − 1`` margin inequalities in Geometry, and removing all of them
     leaves the projector onto F, the compatibility decision and W⋆ unchanged (if every context is
     removed: ``F = {0}`` and ``W⋆ = 0``)."""
+    if no_equation is singleton_contexts and (gated := applies("S1", inst)) is not None:
+        return gated
     chosen = no_equation(inst)
     if chosen.size == 0:
-        return vacuous("S1", "no context has |S_j| = 1")
+        return vacuous("S1", "the overriding selection chose no context")
     geo = Geometry(inst)
     counts = constraint_counts("S1", geo, chosen, "contexts", equations=0, inequalities=inst.V - 1)
     compat = compatibility_of(geo)
@@ -109,9 +112,9 @@ def check_S2(inst: Instance, *, W_mm: np.ndarray | None = None) -> Verdict:
     W' = W^mm without them (rivals.dropped_full_support) has ``‖W'‖ ≤ ‖W^mm‖``, and equals W^mm
     (to ``MM_RTOL``) iff its own ``W'h_j`` are constant — otherwise it differs by at least
     ``spread/(√2 ‖h_j‖)``."""
+    if (gated := applies("S2", inst)) is not None:
+        return gated
     full = full_support_contexts(inst)
-    if full.size == 0:
-        return vacuous("S2", "no context has full support")
     geo = Geometry(inst)
     counts = constraint_counts("S2", geo, full, "full-support contexts", equations=inst.V - 1, inequalities=0)
     sol = solve(inst)

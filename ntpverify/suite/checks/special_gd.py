@@ -14,7 +14,8 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.model import loss_gap
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, vacuous
+from ntpverify.suite.applicability import applies
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive
 from ntpverify.suite.checks.exact import U, Runner, as_matrix, bounded, direct_step_rounding, gap_rounding, step_size
 
 #: D1's certificate ``(L, B_cert, q)`` as returned by ``conditions.certified_gap_lower_bound``;
@@ -62,13 +63,9 @@ def check_S3(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
     checkpoints a < b: ``dist_b ≤ contraction_bound(dist_a)·dist_a + (b − a)·(that) + 2·target_error``,
     with ``target_error = (Vd + m)u·cond(F)·(‖W⋆‖ + ‖W_0‖)``, the first-order error of the SVD
     solve and the projection that build the target."""
-    if not inst.support_mask.all():
-        return vacuous("S3", "some context has |S_j| < V")
     sol = solve(inst)
-    if sol.compatible is None:
-        return inconclusive("S3", f"compatibility undecided: {sol.compat.status.reason}")
-    if not sol.compatible:
-        return vacuous("S3", "not compatible")
+    if (gated := applies("S3", inst, sol)) is not None:
+        return gated
     W0 = as_matrix(inst, W0)
     eta = step_size(inst, eta)
     Wstar = sol.W_star
@@ -120,11 +117,8 @@ def check_S4(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
 
     The gap is the stable KL form; allowance ``gap_rounding(W_k)`` (exact.gap_rounding)."""
     sol = solve(inst)
-    if sol.compatible is None or sol.separable is None:
-        return inconclusive("S4", "compatibility or separability undecided")
-    if sol.compatible == sol.separable:
-        return vacuous("S4", f"compatible = {sol.compatible}, "
-                            f"separable = {sol.separable}")
+    if (gated := applies("S4", inst, sol)) is not None:
+        return gated
     try:
         L, B_cert = certified_bound(inst, gap_bound)
     except Inconclusive as exc:

@@ -22,7 +22,8 @@ from ntpverify.core.separability import Separability
 from ntpverify.core.solution import solve
 from ntpverify.core.status import Inconclusive
 from ntpverify.core.subspace import F_basis
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
+from ntpverify.suite.applicability import applies
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within
 
 
 def rel_diff(A: np.ndarray, B: np.ndarray) -> float:
@@ -135,12 +136,10 @@ def check_D3(inst: Instance, seed: int = 0, *, W_star: np.ndarray | None = None)
     """D3: for W⋆ (default: compatibility.py's; override to test another), ``W⋆`` solves Definition 1,
     ``P_F(W) = W⋆`` and ``‖W⋆‖ ≤ ‖W‖`` for another solution W (:func:`another_solution`),
     ``𝟙ᵀW⋆ = 0``, rows vanish for tokens in no support of size ≥ 2, and W⋆ is unchanged by new π."""
-    geo = Geometry(inst)
-    compat = compatibility_of(geo)
-    if compat.compatible is None:
-        return inconclusive("D3", f"compatibility: {compat.status.reason}")
-    if not compat.compatible:
-        return vacuous("D3", "not compatible")
+    sol = solve(inst)
+    if (gated := applies("D3", inst, sol)) is not None:
+        return gated
+    geo, compat = sol.geometry, sol.compat
     W_star = compat.W_star if W_star is None else W_star
     rng = np.random.default_rng(seed)
     W_other = another_solution(geo, geo.eq_rhs, rng)
@@ -256,9 +255,6 @@ def check_D4(inst: Instance, seed: int = 0, *, solver: MaxMarginSolver = max_mar
 
 #: Closed forms vs solved objects, relative: both exact up to rounding (~1e-15).
 D5_RTOL = 1e-9
-#: Embeddings count as mutually orthogonal when every off-diagonal ⟨h_i, h_j⟩ is at most this
-#: fraction of max ‖h_j‖² (the "orthogonal" regime makes H Hᵀ exactly diagonal).
-ORTHOGONAL_RTOL = 1e-12
 
 
 def closed_form_w_mm(inst: Instance) -> np.ndarray:
@@ -284,18 +280,12 @@ def closed_form_w_star(inst: Instance) -> np.ndarray:
     return U.T @ (H / (H * H).sum(axis=1, keepdims=True))
 
 
-def mutually_orthogonal(inst: Instance) -> bool:
-    """Every off-diagonal entry of ``H Hᵀ`` is ≤ ORTHOGONAL_RTOL·max‖h_j‖²."""
-    gram = inst.embeddings @ inst.embeddings.T
-    return bool(np.abs(gram - np.diag(np.diag(gram))).max() <= ORTHOGONAL_RTOL * np.diag(gram).max())
-
-
 def check_D5(inst: Instance, *, W_mm: np.ndarray | None = None, W_star: np.ndarray | None = None) -> Verdict:
     """D5: for mutually orthogonal embeddings the solved W^mm, ‖W^mm‖² and W⋆ (or the overrides)
     equal their closed forms (theory.md §2)."""
-    if not mutually_orthogonal(inst):
-        return vacuous("D5", "the embeddings are not mutually orthogonal")
     sol = solve(inst)
+    if (gated := applies("D5", inst, sol)) is not None:
+        return gated
     if not (sol.mm.status.ok and sol.compat.status.ok):
         return inconclusive("D5", f"W^mm: {sol.mm.status.reason}; compatibility: {sol.compat.status.reason}")
     W_mm = sol.W_mm if W_mm is None else W_mm
