@@ -88,7 +88,7 @@ def compatibility_of(geo: Geometry) -> Compatibility:
     coeffs = U[:, :k].T @ b
     w = Vt[:k].T @ (coeffs / s[:k])
     r = b - U[:, :k] @ coeffs
-    rel = float(np.linalg.norm(r) / max(1.0, np.linalg.norm(b)))
+    rel = float(np.linalg.norm(r) / max(1.0, float(np.linalg.norm(b))))
     if not geo.rank_F.clear:
         return Compatibility(Status("inconclusive", f"rank of the equation system is ambiguous "
                                     f"(margin {geo.rank_F.margin:.2f} decades)"), None, None, rel)

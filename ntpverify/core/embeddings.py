@@ -28,7 +28,7 @@ class BatchEmbedding(Protocol):
 Embedding = Callable[[Context], Any] | BatchEmbedding
 
 
-def embed_contexts(embed: Embedding, contexts: Sequence[Context]) -> Sequence[Any]:
+def embed_contexts(embed: Embedding, contexts: Sequence[Context]) -> np.ndarray | list[Any]:
     """The rows ``h_j`` for ``contexts`` in order: ``embed.embed_all(contexts)`` if it exists,
     else ``[embed(c) for c in contexts]``.
 

@@ -395,6 +395,7 @@ class Instance:
         if self._content_hash is None:
             digest = hashlib.sha256(exactjson.canonical(self.to_dict()).encode()).hexdigest()
             object.__setattr__(self, "_content_hash", digest)  # a cache, not state
+            return digest
         return self._content_hash
 
     def __eq__(self, other: object) -> bool:

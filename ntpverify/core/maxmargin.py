@@ -31,7 +31,7 @@ from scipy.optimize import nnls
 from ntpverify.core.geometry import Geometry, combine
 from ntpverify.core.instance import Instance
 from ntpverify.core.separability import Separability, definition2_violation, not_separable, separability_of
-from ntpverify.core.status import Inconclusive, Status
+from ntpverify.core.status import Inconclusive, State, Status
 
 #: Acceptance bound on every relative KKT residual (issue 2: ``ok`` means ≤ 1e-9). Polished
 #: solutions of well-separated instances measure ~1e-15; nearly non-separable ones (LP margin
@@ -165,7 +165,7 @@ def certify(geo: Geometry, c_raw: np.ndarray, alpha_raw: np.ndarray, method: str
     W = geo.lift(c)
     kkt = kkt_residuals(geo, W, alpha)
     change = float(np.linalg.norm(c - c_raw) / np.linalg.norm(c))
-    worst = max(kkt, key=kkt.get)
+    worst = max(kkt, key=kkt.__getitem__)
     if kkt[worst] > KKT_RTOL:
         return MaxMargin(Status("inconclusive", f"KKT residual {worst} = {kkt[worst]:.3g} exceeds "
                                 f"{KKT_RTOL:g}"), kkt=kkt, method=method, raw_error=change)
@@ -180,7 +180,7 @@ def _undefined(method: str) -> MaxMargin:
 
 def _follow(sep: Separability, method: str) -> MaxMargin:
     """W^mm's status when separability did not come out ``ok``."""
-    state = "infeasible" if sep.separable is False else "inconclusive"
+    state: State = "infeasible" if sep.separable is False else "inconclusive"
     return MaxMargin(Status(state, f"separability: {sep.status.reason}"), method=method)
 
 
@@ -190,6 +190,7 @@ def _by_ldp(geo: Geometry) -> tuple[Separability, MaxMargin]:
     if delta > LDP_MIN_RESIDUAL:
         mm = certify(geo, geo.M_perp.T @ u / delta, u / delta, "nnls")
         if mm.status.ok:
+            assert mm.W_mm is not None  # certify sets W_mm whenever its status is ok
             spread, min_margin = definition2_violation(geo, mm.W_mm)
             return Separability(Status("ok", "W^mm is a KKT-verified witness"), True, method="ldp",
                                 witness=mm.W_mm, witness_check=min_margin), mm

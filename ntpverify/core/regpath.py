@@ -342,7 +342,7 @@ class PathPoint:
 def certify(geo: Geometry, B: float, W: np.ndarray, log_lam: float) -> PathPoint:
     """The :class:`PathPoint` at ``(W, log_lam)`` with its residuals and status."""
     kkt = kkt_residuals(geo, W, B, log_lam)
-    worst = max(kkt, key=kkt.get)
+    worst = max(kkt, key=kkt.__getitem__)
     if not kkt[worst] <= PATH_KKT_RTOL:
         return PathPoint(B, W, log_lam, kkt, Status(
             "inconclusive", f"KKT residual {worst} = {kkt[worst]:.3g} exceeds {PATH_KKT_RTOL:g}"))

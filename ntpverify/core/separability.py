@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
+from scipy.optimize import OptimizeResult, linprog
 
 from ntpverify.core.compatibility import certificate_defect
 from ntpverify.core.geometry import Geometry
@@ -55,6 +55,7 @@ class Separability:
         if self.witness_check is not None:
             out["witness_min_margin"] = self.witness_check
         if self.farkas_y is not None:
+            assert self.farkas_rows is not None  # not_separable sets farkas_y and farkas_rows together
             out["farkas_y"] = self.farkas_y.tolist()
             out["farkas_rows"] = self.farkas_rows.tolist()
             out["farkas_defect"] = self.farkas_defect
@@ -88,7 +89,7 @@ def farkas_certificate(geo: Geometry, y: np.ndarray) -> tuple[np.ndarray, np.nda
     return coeffs, rows, certificate_defect(geo, rows, coeffs)
 
 
-def _solve_lp(geo: Geometry):
+def _solve_lp(geo: Geometry) -> OptimizeResult:
     """``max t s.t. −A_in b + t𝟙 ≤ 0, A_eq b = 0, −1 ≤ b ≤ 1`` with HiGHS (sparse)."""
     n_in, n = geo.A_in_sparse.shape
     cost = np.zeros(n + 1)

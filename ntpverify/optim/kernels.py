@@ -80,7 +80,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Callable
+from typing import Callable, Literal, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -90,7 +90,7 @@ try:  # numba is a dependency, but the numpy forms below are complete without it
     from numba import types as _nbtypes
     from numba.extending import intrinsic as _intrinsic
 except ImportError:  # pragma: no cover - exercised only on installations without numba
-    numba = None
+    numba = None  # type: ignore[assignment]  # the module name is rebound as the "unavailable" flag
 
 DISABLE_ENV = "NTPVERIFY_DISABLE_NUMBA"
 BACKENDS = ("auto", "numba", "numpy")
@@ -194,7 +194,12 @@ if numba is not None:
     # fastmath stays off: it would reassociate sums, contract FMAs and assume no inf/NaN,
     # breaking both the 1e-12 agreement with numpy and the max/exp semantics at large logits.
     # error_model="numpy": π_j / Σ_v S_vj never divides by zero (the sum is ≥ 1), skip the check.
-    _JIT = dict(cache=True, nogil=True, error_model="numpy")
+    class _JitOptions(TypedDict):
+        cache: bool
+        nogil: bool
+        error_model: Literal["numpy"]
+
+    _JIT: _JitOptions = dict(cache=True, nogil=True, error_model="numpy")
 
     @_intrinsic
     def _bits_of(typingctx, x):
@@ -235,7 +240,8 @@ if numba is not None:
         b2 = (_C[10] + _C[11] * r) + (_C[12] + _C[13] * r) * r2
         q = (b0 + b1 * r4) + b2 * (r4 * r4)
         # the low bits of t hold k; shifting k + 1023 into the exponent field gives 2^k
-        y = (1.0 + (r + r2 * q)) * _float_of((_bits_of(t) + 1023) << 52)
+        # numba's stub types an intrinsic's call with its typing signature (typingctx first)
+        y = (1.0 + (r + r2 * q)) * _float_of((_bits_of(t) + 1023) << 52)  # type: ignore[call-arg]
         return 0.0 if x < _EXP_MIN else y
 
     @numba.njit(inline="always", **_JIT)

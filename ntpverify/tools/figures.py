@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -41,7 +42,7 @@ RATE_INSTANCES = ("example-B", "example-C-two-dims-three-contexts", "example-D-f
 ROWS_INSTANCE = "example-C-two-dims-three-contexts"
 DEFAULT_STEPS = 1_000_000
 SIZE, DPI = (6.4, 4.4), 100
-GUIDE = {"color": "0.45", "linestyle": "--", "linewidth": 1.0}
+GUIDE: dict[str, Any] = {"color": "0.45", "linestyle": "--", "linewidth": 1.0}
 
 
 def log_checkpoints(steps: int, per_decade: int = 10) -> list[int]:
@@ -138,8 +139,8 @@ def _arrows(ax: Axes, M: np.ndarray, color: str) -> None:
         else:
             same.append(z)
     for row, tokens in labelled:
-        ax.annotate("z=" + ",".join(map(str, tokens)), row, textcoords="offset points", xytext=(4, 4),
-                    color=color, fontsize="small")
+        ax.annotate("z=" + ",".join(map(str, tokens)), row,  # type: ignore[arg-type]  # stub: xy tuple; any pair works
+                    textcoords="offset points", xytext=(4, 4), color=color, fontsize="small")
 
 
 def plot_rows(path: Path, steps: int = DEFAULT_STEPS) -> None:
@@ -147,6 +148,8 @@ def plot_rows(path: Path, steps: int = DEFAULT_STEPS) -> None:
     and GD's last iterate: its direction rescaled to ‖W^mm‖, and its projection onto F."""
     inst = data.load(ROWS_INSTANCE)
     sol = solve(inst)
+    # ROWS_INSTANCE is compatible and separable with a margin constraint: W⋆ and W^mm exist
+    assert sol.W_mm is not None and sol.W_mm_norm is not None and sol.W_star is not None
     W = gd(inst, steps, checkpoints=[steps], solution=sol).W
     direction = W * (sol.W_mm_norm / np.linalg.norm(W))
     with _figure(2, (10.0, 4.8)) as (fig, axes):
