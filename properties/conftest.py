@@ -1,8 +1,10 @@
 """Profiles, the archive of shrunk counterexamples, and the inconclusive budget for `pytest properties/`.
 
 Choose a profile with ``--hypothesis-profile {ci,dev,thorough}``; without one, ``ci`` is used when
-the ``CI`` environment variable is set and ``dev`` otherwise. Property tests are named
-``test_<claim id>_<what>`` so that ``-k <claim id>`` selects one claim.
+the ``CI`` environment variable is set and ``dev`` otherwise. Every property and negative control
+carries ``@pytest.mark.claim(ID)`` (the root conftest.py), so ``-k ID`` selects a claim's property
+and its controls; a property (a Hypothesis test) checks exactly one claim, to which its examples,
+target scores and inconclusive budget are attributed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import re
 
 import pytest
+from ntpverify.suite.markers import claim_ids
 
 from ntpverify.suite import archive, claims, profiles, results, verdict
 
@@ -19,7 +22,6 @@ profiles.register()
 #: At most this fraction of a property's examples may be inconclusive (issue 3); measured
 #: per test function, in the process that ran it.
 INCONCLUSIVE_BUDGET = verdict.INCONCLUSIVE_BUDGET
-_CLAIM_NAME = re.compile(r"^test_([A-Z][0-9]+[a-z]?)_")
 _BLOB = re.compile(r"@reproduce_failure\(([^)]*)\)")
 
 
@@ -29,9 +31,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def claim_of(item: pytest.Item) -> str | None:
-    """The claim id a property test checks, from its name ``test_<id>_...``."""
-    match = _CLAIM_NAME.match(getattr(item, "originalname", item.name))
-    return match.group(1) if match else None
+    """The claim a property (a Hypothesis test) checks, from its one ``claim`` marker; None for a
+    negative control or another plain test, whose verdicts are not examples of a claim."""
+    if not getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+        return None
+    ids = claim_ids(item)
+    if len(ids) != 1:
+        raise pytest.UsageError(f"{item.nodeid}: a property checks exactly one claim; its markers name {ids}")
+    return ids[0]
 
 
 @pytest.hookimpl(wrapper=True)

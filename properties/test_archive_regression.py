@@ -2,7 +2,7 @@
 
 Each ``ntpverify.counterexample/1`` file under the archive root (``$NTPVERIFY_ARCHIVE_DIR`` or
 ``reports/counterexamples``) whose replay kind is ``claim`` becomes one test, id
-``<claim>-<hash>`` (so ``-k P6a`` selects a claim's cases too), that runs the catalogue check on
+``<claim>-<hash>``, marked with its claim (so ``-k P6a`` selects a claim's cases too), that runs the catalogue check on
 the exact archived instance and params, as ``ntpverify replay`` does: a case that still fails fails
 here, with the same message as the property that found it. A case that now passes (a fixed bug) or
 is inconclusive (a false alarm of a check, now recognized, e.g. C1's plateau and dips) is not
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ntpverify.suite import archive
+from ntpverify.suite import archive, claims
 from ntpverify.core.errors import InputError
 from ntpverify.tools.replay import claim_verdict
 from ntpverify.suite.enforcement import enforce
@@ -34,7 +34,13 @@ def _is_claim_case(path: Path) -> bool:
 CASES = [p for p in sorted(archive.root().glob("*/*.json")) if _is_claim_case(p)]
 
 
-@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}-{p.stem}" for p in CASES])
+KNOWN = {c.id for c in claims.CATALOGUE}
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(p, id=f"{p.parent.name}-{p.stem}",
+                 marks=[pytest.mark.claim(p.parent.name)] if p.parent.name in KNOWN else [])
+    for p in CASES])
 def test_archived_counterexample_now_holds(path: Path) -> None:
     doc = archive.load(path)
     verdict = claim_verdict(doc)

@@ -8,41 +8,23 @@ at 709, so an unshifted softmax would break). Step factors multiply the default 
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import assume, given, settings
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ntpverify.suite import strategies as nst
 from ntpverify.suite.checks.exact import (CONSERVATION_STEPS, COMPARISON_STEPS, STEP_IDENTITY_STEPS, check_I1,
                                     check_I2, check_I3, check_I4, check_I5, check_I6, check_I7, null_basis)
-from ntpverify.core.model import default_step
 from ntpverify.suite.profiles import budget
-from ntpverify.core.solution import solve
+from ntpverify.suite.harness import ANY_STEP, DESCENT_STEP, GD, applicable_instance, starts, step
 from ntpverify.suite.enforcement import enforce
 
-GD = settings(max_examples=budget().gd_examples)
-#: Scales of a drawn start (0 first: the shrink target).
-START_SCALES = (0.0, 1.0, 8.0, 64.0, 512.0)
-#: Any step (I1, I2): up to 64 times the default, far beyond the descent regime.
-ANY_STEP = (1.0, 0.25, 2.0, 8.0, 64.0)
-#: Steps with η ≤ 1/L: factors ≤ 2 of the default step.
-DESCENT_STEP = (1.0, 2.0, 0.5, 0.125, 1.5, 1.875)
+#: I3/I5's draws: half from the rank H = m regimes (always separable, P2), half from every regime,
+#: kept when separable (about a third of the rank-deficient, duplicated, collinear and narrow
+#: draws: the harder active sets of W^mm).
+SEPARABLE_DRAWS = st.one_of(nst.instances(regime=("generic_wide", "orthogonal")), nst.instances())
 #: I3/I5: multiples of W^mm added to the point; at 300 every off-support probability is < 1e-100.
 ALONG_MM = (0.0, 1.0, 30.0, 300.0)
-
-
-@st.composite
-def starts(draw, V: int, d: int, label: str = "W0") -> np.ndarray:
-    """A V×d start: a scale from START_SCALES times grid entries in [−1, 1]."""
-    scale = draw(st.sampled_from(START_SCALES), label=f"{label}.scale")
-    if scale == 0.0:
-        return np.zeros((V, d))
-    ks = draw(st.lists(st.integers(-nst.GRID, nst.GRID), min_size=V * d, max_size=V * d), label=f"{label}.entries")
-    return scale * np.asarray(ks, dtype=float).reshape(V, d) / nst.GRID
-
-
-def step(data: st.DataObject, inst, factors: tuple[float, ...]) -> float:
-    """A drawn multiple of the default step."""
-    return data.draw(st.sampled_from(factors), label="eta_factor") * default_step(inst)
 
 
 def conservation_params(data: st.DataObject, inst, offset: np.ndarray | None = None) -> dict:
@@ -55,16 +37,7 @@ def conservation_params(data: st.DataObject, inst, offset: np.ndarray | None = N
     return {"W0": W0.tolist(), "eta": eta, "steps": CONSERVATION_STEPS, "form": form}
 
 
-def separable_instance(data: st.DataObject):
-    """A drawn separable instance: half from the rank H = m regimes (always separable, P2), half from
-    every regime, kept when solve() finds it separable (about a third of the rank-deficient,
-    duplicated, collinear and narrow draws: the harder active sets of W^mm)."""
-    inst = data.draw(st.one_of(nst.instances(regime=("generic_wide", "orthogonal")), nst.instances()),
-                     label="instance")
-    assume(solve(inst).separable is True)
-    return inst
-
-
+@pytest.mark.claim("I1")
 @GD
 @given(data=st.data())
 def test_I1_column_sums_are_conserved(data: st.DataObject) -> None:
@@ -73,6 +46,7 @@ def test_I1_column_sums_are_conserved(data: st.DataObject) -> None:
     enforce(check_I1(inst, **params), inst, params)
 
 
+@pytest.mark.claim("I2")
 @GD
 @given(data=st.data())
 def test_I2_directions_orthogonal_to_the_data_never_move(data: st.DataObject) -> None:
@@ -87,10 +61,11 @@ def test_I2_directions_orthogonal_to_the_data_never_move(data: st.DataObject) ->
     enforce(check_I2(inst, **params), inst, params)
 
 
+@pytest.mark.claim("I3")
 @GD
 @given(data=st.data())
 def test_I3_every_step_increases_the_inner_product_with_Wmm(data: st.DataObject) -> None:
-    inst = separable_instance(data)
+    inst = applicable_instance(data, "I3", SEPARABLE_DRAWS)
     W0 = data.draw(starts(inst.V, inst.d))
     along = data.draw(st.sampled_from(ALONG_MM), label="start_along_mm")
     params = {"W0": W0.tolist(), "eta": step(data, inst, DESCENT_STEP), "start_along_mm": along,
@@ -98,6 +73,7 @@ def test_I3_every_step_increases_the_inner_product_with_Wmm(data: st.DataObject)
     enforce(check_I3(inst, **params), inst, params)
 
 
+@pytest.mark.claim("I4")
 @GD
 @given(data=st.data())
 def test_I4_descent_lemma(data: st.DataObject) -> None:
@@ -107,10 +83,11 @@ def test_I4_descent_lemma(data: st.DataObject) -> None:
     enforce(check_I4(inst, **params), inst, params)
 
 
+@pytest.mark.claim("I5")
 @settings(max_examples=budget().solver_examples)
 @given(data=st.data())
 def test_I5_no_stationary_point_under_separability(data: st.DataObject) -> None:
-    inst = separable_instance(data)
+    inst = applicable_instance(data, "I5", SEPARABLE_DRAWS)
     W = data.draw(starts(inst.V, inst.d, "W"))
     along = data.draw(st.sampled_from(ALONG_MM), label="along_mm")
     params = {"W": W.tolist(), "along_mm": along}
@@ -130,6 +107,7 @@ def reflectors(draw, d: int) -> list[float]:
     return v.tolist()
 
 
+@pytest.mark.claim("I6")
 @GD
 @given(data=st.data())
 def test_I6_gd_is_equivariant(data: st.DataObject) -> None:
@@ -145,6 +123,7 @@ def test_I6_gd_is_equivariant(data: st.DataObject) -> None:
     enforce(check_I6(inst, **params), inst, params)
 
 
+@pytest.mark.claim("I7")
 @GD
 @given(data=st.data())
 def test_I7_duplicated_contexts_merge(data: st.DataObject) -> None:

@@ -19,18 +19,14 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.maxmargin import CLARABEL_SETTINGS
 from ntpverify.core.model import entropy, kl_terms, logits, loss_gap
 from ntpverify.core.solution import solve
-from ntpverify import data
+from ntpverify.suite.controls import case
 
-CASES = data.DIR  # the shipped copies of the shared cases
-
-
-def case(name: str) -> Instance:
-    return Instance.load(next(CASES.glob(f"{name}*.json")))
 
 
 # --- P1 ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.claim("P1")
 def test_P1_rejects_compatibility_alone_driving_the_gap_to_zero():
     """False (theory.md §8): compatibility alone gives inf CE = ℋ. Example E is compatible, not
     separable; the best margin direction without the equalities (the relaxed SVM) and no direction at
@@ -41,6 +37,7 @@ def test_P1_rejects_compatibility_alone_driving_the_gap_to_zero():
     assert check_P1(inst, W_mm=np.zeros((inst.V, inst.d))).outcome == "fail"
 
 
+@pytest.mark.claim("P1")
 def test_P1_rejects_separability_alone_driving_the_gap_to_zero():
     """False (theory.md §8): separability alone gives inf CE = ℋ. Example F is separable, not
     compatible; along the least-squares fit of the log-probabilities plus t·W^mm the gap stays open."""
@@ -55,6 +52,7 @@ def in_support_gap(inst: Instance, W: np.ndarray) -> float:
     return float(inst.weights @ kl_terms(inst, Z))
 
 
+@pytest.mark.claim("P1")
 def test_P1_rejects_a_finite_W_attaining_the_entropy():
     """False (theory.md §8): CE(W) = ℋ at some finite W. The in-support gap is 0 at W⋆."""
     inst = case("example-B")
@@ -66,6 +64,7 @@ def test_P1_rejects_a_finite_W_attaining_the_entropy():
 # --- D1 ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.claim("D1")
 def test_D1_certificate_on_example_E_is_tight():
     """theory.md §8: on example E the gap tends to ≈ 0.342. The dual optimum is q_1 = q_2 = (0.65,
     0.35, 0) (the pooled next-token distribution), so inf CE − ℋ = H(0.65, 0.35) − ℋ exactly."""
@@ -79,6 +78,7 @@ def test_D1_certificate_on_example_E_is_tight():
     assert check_D1(inst).outcome == "pass"
 
 
+@pytest.mark.claim("D1")
 @pytest.mark.parametrize("name", ["example-E", "example-F", "example-G"])
 def test_D1_certifies_a_positive_gap_where_a_condition_fails(name):
     """The converse of P1 on the three shared cases where one condition fails."""
@@ -94,6 +94,7 @@ def claimed(inst: Instance, L: float) -> tuple[float, float, np.ndarray]:
     return L, B_cert, q
 
 
+@pytest.mark.claim("D1")
 @pytest.mark.parametrize("name", ["example-E", "example-F"])
 def test_D1_rejects_the_gap_at_W_star_or_at_the_least_squares_fit_as_the_limit(name):
     """False (theory.md §5, §8): the gap tends to its value at W⋆ (the infimum is attained there), or
@@ -106,6 +107,7 @@ def test_D1_rejects_the_gap_at_W_star_or_at_the_least_squares_fit_as_the_limit(n
             assert check_D1(inst, certificate=claimed(inst, loss_gap(inst, W))).outcome == "fail"
 
 
+@pytest.mark.claim("D1")
 def test_D1_rejects_an_overstated_limit_on_example_E():
     """A bound 1e-6 above the true limit ≈ 0.342 must be refuted."""
     inst = case("example-E")
@@ -113,6 +115,7 @@ def test_D1_rejects_an_overstated_limit_on_example_E():
     assert check_D1(inst, certificate=claimed(inst, L + 1e-6)).outcome == "fail"
 
 
+@pytest.mark.claim("D1")
 def test_D1_without_the_moment_constraint_certifies_nothing():
     """A dual "solution" that ignores the moment constraint (uniform q: maximal entropy) claims a huge
     L on a huge ball, but the recomputed residual shrinks the ball below the required radius: not a
@@ -126,6 +129,7 @@ def test_D1_without_the_moment_constraint_certifies_nothing():
 # --- P2 ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.claim("P2")
 @pytest.mark.parametrize("name", ["example-E", "example-F"])
 def test_P2_rejects_d_at_least_m_as_the_hypothesis(name):
     """False: d ≥ m suffices (without rank H = m). Examples E and F have d = m = 2 but h_1 = h_2.
@@ -178,6 +182,7 @@ def svm_without_class(c: int):
     return svm
 
 
+@pytest.mark.claim("P3")
 def test_P3_rejects_the_svm_with_bias():
     """False: W^mm is the multiclass SVM with a bias term. On example I the bias lowers the norm; on
     example G (not separable through the origin) the biased SVM is feasible."""
@@ -186,6 +191,7 @@ def test_P3_rejects_the_svm_with_bias():
     assert check_P3(case("example-G"), svm=biased_svm).outcome == "fail"
 
 
+@pytest.mark.claim("P3")
 def test_P3_rejects_the_svm_with_a_class_dropped():
     """False: the tokens' rows can be fitted class by class; dropping class 3 of example I changes W."""
     assert check_P3(case("example-I"), svm=svm_without_class(3)).outcome == "fail"

@@ -14,7 +14,6 @@ Every control names the false statement of theory.md §8 that its failure refute
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 import numpy as np
 import pytest
@@ -24,11 +23,10 @@ from ntpverify.suite.checks.gd_limits import COINCIDE, check_P5, check_P6a, chec
 from ntpverify.suite.checks.rates import check_C1, check_C2
 from ntpverify.optim.gd import gd
 from ntpverify.core.instance import Instance, drop_contexts
-from ntpverify.core.solution import Solution, solve
+from ntpverify.core.solution import Solution
 from ntpverify.suite.verdict import Verdict
-from ntpverify import data
+from ntpverify.suite.controls import assert_rejects, solved
 
-CASES_DIR = data.DIR  # the shipped copies of the shared cases
 #: The shared cases that are compatible and separable (the hypotheses of P5 and P6).
 CASES = ("example-A", "example-B", "example-C-two-dims-three-contexts", "example-D-full-support-context",
          "example-H-orthonormal")
@@ -52,10 +50,6 @@ F_STATEMENTS = {
 }
 
 
-@lru_cache(maxsize=None)
-def case(name: str) -> tuple[Instance, Solution]:
-    inst = Instance.load(CASES_DIR / f"{name}.json")
-    return inst, solve(inst)
 
 
 def wrong_directions(sol: Solution) -> dict[str, np.ndarray]:
@@ -87,13 +81,13 @@ def same_matrix(A: np.ndarray, B: np.ndarray) -> bool:
 
 def wrong_direction(case_name: str, name: str) -> tuple[Instance, np.ndarray]:
     """The case and its wrong direction ``name`` (skipped where it is absent or coincides with W^mm)."""
-    inst, sol = case(case_name)
+    inst, sol = solved(case_name)
     return inst, pick(wrong_directions(sol), name, sol.W_mm, same_direction)
 
 
 def wrong_F_limit(case_name: str, name: str) -> tuple[Instance, np.ndarray]:
     """The case and its wrong W⋆ ``name`` (skipped where it is absent or coincides with W⋆)."""
-    inst, sol = case(case_name)
+    inst, sol = solved(case_name)
     return inst, pick(wrong_F_limits(sol), name, sol.W_star, same_matrix)
 
 
@@ -113,64 +107,69 @@ def dropping_context(j: int):
     return descent
 
 
-def assert_fails(verdict, statement: str) -> None:
-    assert verdict.outcome == "fail", f"did not refute «{statement}»: {verdict.describe()}"
 
 
 # --- P6a ---------------------------------------------------------------------------------------
 
+@pytest.mark.claim("P6a")
 @pytest.mark.parametrize("name", DIRECTION_STATEMENTS)
 @pytest.mark.parametrize("case_name", CASES)
 def test_P6a_fails_for_every_wrong_direction(case_name, name):
     inst, W = wrong_direction(case_name, name)
-    assert_fails(check_P6a(inst, W_mm=W), DIRECTION_STATEMENTS[name])
+    assert_rejects(check_P6a(inst, W_mm=W), DIRECTION_STATEMENTS[name])
 
 
 # --- P6b ---------------------------------------------------------------------------------------
 
+@pytest.mark.claim("P6b")
 @pytest.mark.parametrize("name", F_STATEMENTS)
 @pytest.mark.parametrize("case_name", CASES)
 def test_P6b_fails_for_every_wrong_F_limit(case_name, name):
     inst, W = wrong_F_limit(case_name, name)
-    assert_fails(check_P6b(inst, W_star=W), F_STATEMENTS[name])
+    assert_rejects(check_P6b(inst, W_star=W), F_STATEMENTS[name])
 
 
 # --- P6c ---------------------------------------------------------------------------------------
 
+@pytest.mark.claim("P6c")
 @pytest.mark.parametrize("case_name", CASES)
 def test_P6c_fails_for_a_wrong_direction(case_name):
-    inst, sol = case(case_name)
-    assert_fails(varied_P6c(inst, W_mm=rivals.mm_without_constraint(sol)),
+    inst, sol = solved(case_name)
+    assert_rejects(varied_P6c(inst, W_mm=rivals.mm_without_constraint(sol)),
                  DIRECTION_STATEMENTS["mm_without_constraint"])
 
 
+@pytest.mark.claim("P6c")
 @pytest.mark.parametrize("case_name", CASES)
 def test_P6c_fails_for_an_off_F_W_star(case_name):
-    inst, sol = case(case_name)
-    assert_fails(varied_P6c(inst, W_star=rivals.off_F_solution(sol)), F_STATEMENTS["off_F_solution"])
+    inst, sol = solved(case_name)
+    assert_rejects(varied_P6c(inst, W_star=rivals.off_F_solution(sol)), F_STATEMENTS["off_F_solution"])
 
 
 # --- P5 and C1: a GD that drops a context ----------------------------------------------------------
 
+@pytest.mark.claim("P5")
 @pytest.mark.parametrize("case_name", CASES)
 def test_P5_fails_for_a_gd_that_drops_a_context(case_name):
-    inst, _ = case(case_name)
-    assert_fails(check_P5(inst, descent=dropping_context(0)),
+    inst, _ = solved(case_name)
+    assert_rejects(check_P5(inst, descent=dropping_context(0)),
                  "GD that ignores a context still drives CE to ℋ (the derived GD bound)")
 
 
+@pytest.mark.claim("C1")
 @pytest.mark.parametrize("case_name", CASES)
 def test_C1_fails_for_a_gd_that_drops_a_context(case_name):
-    inst, _ = case(case_name)
-    assert_fails(check_C1(inst, descent=dropping_context(0)),
+    inst, _ = solved(case_name)
+    assert_rejects(check_C1(inst, descent=dropping_context(0)),
                  "the loss gap of a GD that ignores a context decays like 1/(ηk)")
 
 
+@pytest.mark.claim("C1")
 @pytest.mark.parametrize("name", F_STATEMENTS)
 @pytest.mark.parametrize("case_name", CASES)
 def test_C1_fails_for_every_wrong_F_limit(case_name, name):
     inst, W = wrong_F_limit(case_name, name)
-    assert_fails(check_C1(inst, W_star=W), F_STATEMENTS[name])
+    assert_rejects(check_C1(inst, W_star=W), F_STATEMENTS[name])
 
 
 # --- C2 ------------------------------------------------------------------------------------------
@@ -185,10 +184,11 @@ C2_UNRESOLVED: dict[tuple[str, str], str] = {
 }
 
 
+@pytest.mark.claim("C2")
 @pytest.mark.parametrize("name", [*DIRECTION_STATEMENTS, "unit_norm_mm"])
 @pytest.mark.parametrize("case_name", CASES)
 def test_C2_fails_for_every_wrong_growth_direction(case_name, name):
-    inst, sol = case(case_name)
+    inst, sol = solved(case_name)
     objects = {**wrong_directions(sol), "unit_norm_mm": sol.W_mm / sol.W_mm_norm}
     W = pick(objects, name, sol.W_mm, same_matrix)
     statement = DIRECTION_STATEMENTS.get(name, "GD grows along W^mm/‖W^mm‖ (a solver that forgets the "
@@ -197,7 +197,7 @@ def test_C2_fails_for_every_wrong_growth_direction(case_name, name):
     if (case_name, name) in C2_UNRESOLVED:
         assert verdict.outcome == "inconclusive", verdict.describe()
         return
-    assert_fails(verdict, statement)
+    assert_rejects(verdict, statement)
 
 
 # --- positive controls ----------------------------------------------------------------------------
@@ -206,9 +206,10 @@ CHECKS = {"P5": check_P5, "P6a": check_P6a, "P6b": check_P6b, "P6c": check_P6c, 
           "C2": check_C2}
 
 
+@pytest.mark.claim("P5", "P6a", "P6b", "P6c", "C1", "C2")
 @pytest.mark.parametrize("claim", CHECKS)
 @pytest.mark.parametrize("case_name", CASES)
 def test_true_objects_pass_on_the_same_cases(case_name, claim):
-    inst, _ = case(case_name)
+    inst, _ = solved(case_name)
     verdict = CHECKS[claim](inst)
     assert verdict.outcome == "pass", verdict.describe()

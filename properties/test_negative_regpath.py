@@ -19,9 +19,10 @@ import ntpverify as nv
 from ntpverify.suite.checks import rivals
 from ntpverify.suite.checks.regpath import COINCIDE_RTOL, check_P4, sin_angle
 from ntpverify.core.regpath import PathPoint, certify
-from ntpverify import data
+from ntpverify.suite.controls import solved
 
-CASES = data.DIR  # the shipped copies of the shared cases
+pytestmark = pytest.mark.claim("P4")
+
 NAMES = ("example-A", "example-B", "example-C-two-dims-three-contexts", "example-D-full-support-context",
          "example-H-orthonormal")
 #: Rivals that coincide with W^mm on a case (so they are not wrong there): on example H the
@@ -30,9 +31,6 @@ NAMES = ("example-A", "example-B", "example-C-two-dims-three-contexts", "example
 COINCIDING = {("example-H-orthonormal", "relaxed_svm"), ("example-H-orthonormal", "dropped_full_support")}
 
 
-def _solved(name: str) -> tuple[nv.Instance, nv.Solution]:
-    inst = nv.Instance.load(CASES / f"{name}.json")
-    return inst, nv.solve(inst)
 
 
 def _direction_rivals(sol: nv.Solution) -> dict[str, np.ndarray]:
@@ -41,7 +39,7 @@ def _direction_rivals(sol: nv.Solution) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_rival_directions_fail(name):
-    inst, sol = _solved(name)
+    inst, sol = solved(name)
     for rival, R in _direction_rivals(sol).items():
         if (name, rival) in COINCIDING:
             assert sin_angle(R, sol.W_mm) <= COINCIDE_RTOL, (name, rival)
@@ -53,7 +51,7 @@ def test_rival_directions_fail(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_rival_F_limits_fail(name):
-    inst, sol = _solved(name)
+    inst, sol = solved(name)
     found = rivals.F_rivals(sol)
     assert "off_F_solution" in found
     for rival, R in found.items():
@@ -74,7 +72,7 @@ def _turned(sol: nv.Solution, sine: float) -> np.ndarray:
 @pytest.mark.parametrize("name", NAMES)
 def test_wrong_directions_fail_and_the_scale_of_W_mm_is_free(name):
     """P4 is about the direction only: 1.01·W^mm passes; −W^mm and W^mm turned by sin∠ = 0.2 fail."""
-    inst, sol = _solved(name)
+    inst, sol = solved(name)
     assert check_P4(inst, W_mm=1.01 * sol.W_mm, solution=sol).outcome == "pass"
     for wrong in (-sol.W_mm, _turned(sol, 0.2)):
         assert check_P4(inst, W_mm=wrong, solution=sol).outcome == "fail"
@@ -99,7 +97,7 @@ def conic_path(inst: nv.Instance, Bs, solution: nv.Solution | None = None) -> li
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_conic_solver_path_is_never_accepted(name):
-    inst, sol = _solved(name)
+    inst, sol = solved(name)
     verdict = check_P4(inst, solution=sol, path=conic_path)
     assert verdict.outcome == "inconclusive", verdict.describe()
     assert "path point" in verdict.detail

@@ -18,13 +18,8 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.maxmargin import MaxMargin, decide, max_margin
 from ntpverify.core.solution import solve
 from ntpverify.core.status import Status
-from ntpverify import data
+from ntpverify.suite.controls import case
 
-CASES = data.DIR  # the shipped copies of the shared cases
-
-
-def case(name: str) -> Instance:
-    return Instance.load(next(CASES.glob(f"{name}*.json")))
 
 
 class WithoutEqualities(Geometry):
@@ -73,6 +68,7 @@ def orthonormal_rows(rows: np.ndarray, V: int, d: int) -> np.ndarray:
     return Vt[s > 1e-9 * s[0]].reshape(-1, V, d)
 
 
+@pytest.mark.claim("D2")
 def test_D2_rejects_the_span_of_absolute_in_support_logits():
     """False: F is spanned by ``e_z h_jᵀ``, z ∈ S_j (the in-support logits themselves rather than their
     differences): its elements do not have zero column sums, and its dimension is too large."""
@@ -83,6 +79,7 @@ def test_D2_rejects_the_span_of_absolute_in_support_logits():
     assert check_D2(inst).outcome == "pass"
 
 
+@pytest.mark.claim("D2")
 def test_D2_rejects_a_basis_that_assumes_independent_constraints():
     """False: dim F = Σ_j(|S_j| − 1) always. Example F's two contexts share one embedding and one
     support: a QR basis of the stacked anchor rows, taken as independent, has a spurious vector."""
@@ -98,6 +95,7 @@ def test_D2_rejects_a_basis_that_assumes_independent_constraints():
 # --- D3 ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.claim("D3")
 @pytest.mark.parametrize("rival", ["off_F_solution", "least_squares"])
 def test_D3_rejects_a_solution_outside_F_as_W_star(rival):
     """False (theory.md §8): P_F(W_k) tends to another solution of Definition 1 that is not in F
@@ -124,11 +122,13 @@ def anchor_relaxed(inst: Instance) -> MaxMargin:
     return decide(WithoutEqualities(inst), "nnls")[1]
 
 
+@pytest.mark.claim("D4")
 def test_D4_rejects_the_W_star_direction():
     """W⋆ depends on p; W^mm must not (example B: new probabilities on the same supports)."""
     assert check_D4(case("example-B"), solver=w_star_direction).outcome == "fail"
 
 
+@pytest.mark.claim("D4")
 def test_D4_rejects_the_anchor_relaxed_svm():
     """Without (a) the anchor form is not equivalent to (b): it depends on which token of S_j is the
     anchor, so tokens with equal support patterns (example C: tokens 0 and 4) get different rows."""
@@ -140,6 +140,7 @@ def test_D4_rejects_the_anchor_relaxed_svm():
 # --- D5 ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.claim("D5")
 def test_D5_rejects_wrong_objects_on_orthogonal_embeddings():
     """Example H: the anchor-relaxed SVM is not the closed form u_j = 𝟙_S − |S|/V 𝟙, and the
     least-squares fit of the absolute log-probabilities is not the centred closed form of W⋆."""
@@ -152,12 +153,14 @@ def test_D5_rejects_wrong_objects_on_orthogonal_embeddings():
 # --- D6 ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.claim("D6")
 def test_D6_rejects_a_solver_without_the_equalities():
     """False (theory.md §8, example A): the relaxed SVM without (a) is W^mm. Its KKT re-check fails."""
     inst = case("example-A")
     assert check_D6(inst, solvers={"nnls": SOLVERS["nnls"], "relaxed": relaxed_solver}).outcome == "fail"
 
 
+@pytest.mark.claim("D6")
 def test_D6_rejects_a_solver_that_drops_an_active_constraint():
     """A solver ignoring the margin constraint with the largest multiplier (example A, C)."""
     for name in ("example-A", "example-C"):
@@ -167,6 +170,7 @@ def test_D6_rejects_a_solver_that_drops_an_active_constraint():
         assert check_D6(inst, solvers=solvers).outcome == "fail"
 
 
+@pytest.mark.claim("D6")
 def test_D6_rejects_a_separability_decision_that_drops_a_constraint():
     """Example G (one-hot, not separable through the origin) becomes separable once any one margin
     constraint is dropped: the decisions disagree."""
@@ -179,6 +183,7 @@ def test_D6_rejects_a_separability_decision_that_drops_a_constraint():
 # --- S1, S2 --------------------------------------------------------------------------------------
 
 
+@pytest.mark.claim("S1")
 def test_S1_rejects_two_token_contexts_adding_no_equation():
     """False: small supports add nothing. A context with |S_j| = 2 adds an equation (example A)."""
     inst = case("example-A")
@@ -186,6 +191,7 @@ def test_S1_rejects_two_token_contexts_adding_no_equation():
     assert check_S1(case("example-D")).outcome == "pass"
 
 
+@pytest.mark.claim("S2")
 def test_S2_rejects_dropping_full_support_contexts():
     """False (theory.md §8, example D): full-support contexts can be dropped from the NTP-SVM; the
     W^mm without context B is not constant on h_B (cosine 1/√2 with the true one)."""

@@ -31,6 +31,7 @@ REGIME_GROUPS = {
 }
 
 
+@pytest.mark.claim("P4")
 @pytest.mark.parametrize("group", list(REGIME_GROUPS))
 @settings(max_examples=budget().solver_examples)
 @given(data=st.data())

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from ntpverify.suite import strategies as nst
 from ntpverify.suite.checks.special import check_S1, check_S2
 
+from ntpverify.suite.harness import GROUPS, SOLVER
 from ntpverify.suite.enforcement import enforce
-from test_conditions import GROUPS, SOLVER
 
 
+@pytest.mark.claim("S1")
 @pytest.mark.parametrize("group", GROUPS)
 @SOLVER
 @given(data=st.data())
@@ -27,6 +28,7 @@ def test_S1_one_token_contexts_add_no_equation(group: str, data: st.DataObject) 
     enforce(check_S1(inst), inst)
 
 
+@pytest.mark.claim("S2")
 @pytest.mark.parametrize("group", GROUPS)
 @SOLVER
 @given(data=st.data())

@@ -6,24 +6,25 @@ Both are statements about the whole run, so both use the profile's GD budget ``b
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import event, given, settings
+import pytest
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from ntpverify.suite import strategies as nst
 from ntpverify.suite.checks.special_gd import check_S3, check_S4
 from ntpverify.core.instance import Instance
 from ntpverify.suite.profiles import budget
+from ntpverify.suite.harness import DESCENT_STEP, GD, starts, step
 from ntpverify.suite.enforcement import enforce
 
-from test_exact import DESCENT_STEP, starts, step
 
-GD = settings(max_examples=budget().gd_examples)
 #: Positive factors for a collinear copy of an embedding (a negative one would break both conditions).
 COPY_FACTORS = (1.0, 2.0, 0.5, 3.0)
 #: Factors that tilt one in-support probability of the copy (any f ≠ 1 breaks compatibility).
 TILTS = (2.0, 1 / 3, 5.0)
 
 
+@pytest.mark.claim("S3")
 @GD
 @given(data=st.data())
 def test_S3_full_support_converges_to_a_finite_minimizer(data: st.DataObject) -> None:
@@ -79,6 +80,7 @@ def one_condition_instances(draw) -> Instance:
                     extras={**base.extras, "x-one-condition": mode})
 
 
+@pytest.mark.claim("S4")
 @GD
 @given(data=st.data())
 def test_S4_one_condition_keeps_the_gap_open(data: st.DataObject) -> None:

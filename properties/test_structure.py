@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from ntpverify.suite import strategies as nst
 from ntpverify.suite.checks.structure import check_D2, check_D3, check_D4, check_D5, check_D6
 
+from ntpverify.suite.harness import GROUPS, SOLVER, enforce_seeded
 from ntpverify.suite.enforcement import enforce
-from test_conditions import GROUPS, SOLVER, enforce_seeded
 
 
+@pytest.mark.claim("D2")
 @pytest.mark.parametrize("regime", nst.REGIMES)
 @SOLVER
 @given(data=st.data())
@@ -26,6 +27,7 @@ def test_D2_F_perp_is_where_logits_are_constant_on_supports(regime: str, data: s
     enforce_seeded(check_D2, inst, data)
 
 
+@pytest.mark.claim("D3")
 @pytest.mark.parametrize("regime", nst.REGIMES)
 @SOLVER
 @given(data=st.data())
@@ -34,6 +36,7 @@ def test_D3_W_star_is_the_projection_of_every_solution(regime: str, data: st.Dat
     enforce_seeded(check_D3, inst, data)
 
 
+@pytest.mark.claim("D4")
 @pytest.mark.parametrize("group", GROUPS)
 @SOLVER
 @given(data=st.data())
@@ -42,6 +45,7 @@ def test_D4_W_mm_structure_and_invariances(group: str, data: st.DataObject) -> N
     enforce_seeded(check_D4, inst, data)
 
 
+@pytest.mark.claim("D5")
 @SOLVER
 @given(data=st.data())
 def test_D5_closed_forms_for_orthogonal_embeddings(data: st.DataObject) -> None:
@@ -49,6 +53,7 @@ def test_D5_closed_forms_for_orthogonal_embeddings(data: st.DataObject) -> None:
     enforce(check_D5(inst), inst)
 
 
+@pytest.mark.claim("D6")
 @pytest.mark.parametrize("group", GROUPS)
 @SOLVER
 @given(data=st.data())

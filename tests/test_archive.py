@@ -62,18 +62,21 @@ def install(setitem):
 '''
 
 PROPERTIES = '''
+import pytest
 from hypothesis import given, settings
 
 from ntpverify.suite import claims, strategies as nst
 from ntpverify.suite.enforcement import enforce
 
 
+@pytest.mark.claim("Z1")
 @settings(max_examples=60)
 @given(nst.instances())
 def test_Z1_fails_on_purpose(inst):
     enforce(claims.get("Z1").checker()(inst), inst)
 
 
+@pytest.mark.claim("Z2")
 @settings(max_examples=20)
 @given(nst.instances())
 def test_Z2_holds(inst):

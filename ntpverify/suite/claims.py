@@ -239,3 +239,56 @@ def get(claim_id: str) -> Claim:
         return BY_ID[claim_id]
     except KeyError:
         raise KeyError(f"unknown claim {claim_id!r}; known: {', '.join(BY_ID)}") from None
+
+
+# --- the README's claims table ---------------------------------------------------------------------
+
+README_BEGIN, README_END = "<!-- claims -->", "<!-- /claims -->"
+
+
+def _cell(text: str) -> str:
+    # a literal | would split the Markdown cell; ∣ (U+2223) reads the same
+    return text.replace("|", "∣")
+
+
+def readme_table() -> str:
+    """The README's claims table, generated from the catalogue (tests/test_claims.py checks that
+    README.md holds exactly this; ``python -m ntpverify.suite.claims README.md`` rewrites it)."""
+    rows = ["| id | kind | claim | statement | hypotheses |", "|---|---|---|---|---|"]
+    rows += [f"| `{c.id}` | {c.kind} | {_cell(c.title)} | {_cell(c.statement)} | {_cell(c.hypotheses)} |"
+             for c in CATALOGUE]
+    return "\n".join(rows)
+
+
+def with_readme_table(text: str) -> str:
+    """``text`` with the block between README_BEGIN and README_END replaced by :func:`readme_table`."""
+    head, begin, rest = text.partition(README_BEGIN)
+    _, end, tail = rest.partition(README_END)
+    if not begin or not end:
+        raise ValueError(f"no {README_BEGIN} … {README_END} block")
+    return f"{head}{README_BEGIN}\n{readme_table()}\n{README_END}{tail}"
+
+
+def _main(argv: list[str]) -> int:
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    if len(argv) != 1:
+        print("usage: python -m ntpverify.suite.claims README.md", file=sys.stderr)
+        return 2
+    path = Path(argv[0])
+    new = with_readme_table(path.read_text(encoding="utf-8"))
+    # write beside and rename: an interrupted run leaves the old README whole
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(new)
+    os.replace(tmp, path)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))
