@@ -1,6 +1,6 @@
 """Negative controls for the GD-limit checks (P5, P6a–c) and the rate conjectures (C1, C2).
 
-Each check is run, at the ci budget (checks.gd_limits.DEFAULT_STEPS = 10⁵ steps), on the shared cases
+Each check is run, at the ci budget (checks.evidence.DEFAULT_STEPS = 10⁵ steps), on the shared cases
 where the theorems' hypotheses hold (A, B, C, D, H) with a deliberately wrong object in place of the
 trusted one: every rival candidate of checks/rivals.py as the claimed limit, a wrong W⋆ (an off-F
 solution of Definition 1's equations), solvers that drop a constraint, and a GD that drops a
@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ntpverify.suite.checks import gd_limits, rivals
-from ntpverify.suite.checks.gd_limits import COINCIDE, check_P5, check_P6a, check_P6b, check_P6c, misalignment
+from ntpverify.suite.checks import evidence, rivals
+from ntpverify.suite.checks.evidence import COINCIDE, misalignment
+from ntpverify.suite.checks.gd_limits import check_P5, check_P6a, check_P6b, check_P6c
 from ntpverify.suite.checks.rates import check_C1, check_C2
 from ntpverify.optim.gd import gd
 from ntpverify.core.instance import Instance, drop_contexts
@@ -76,7 +77,7 @@ def same_direction(A: np.ndarray, B: np.ndarray) -> bool:
 
 
 def same_matrix(A: np.ndarray, B: np.ndarray) -> bool:
-    return gd_limits.relative_distance(A, B) <= COINCIDE
+    return evidence.relative_distance(A, B) <= COINCIDE
 
 
 def wrong_direction(case_name: str, name: str) -> tuple[Instance, np.ndarray]:

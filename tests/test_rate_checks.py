@@ -8,7 +8,7 @@ import pytest
 
 import ntpverify as nv
 from ntpverify.suite import archive
-from ntpverify.suite.checks import gd_limits
+from ntpverify.suite.checks import evidence
 from ntpverify.suite.checks.rates import check_C1, envelope_ratio
 from ntpverify.core.instance import Instance
 
@@ -19,8 +19,8 @@ PLATEAU = Path(__file__).parents[1] / "reports" / "counterexamples" / "C1" / "62
 def test_envelope_ratio_tends_to_one_on_case_A():
     """ηk (CE(W_k) − ℋ) → ‖W^mm‖² (derived in rates.py): within 1e-3 at 2^20 steps on case A."""
     sol = nv.solve(Instance.from_json((DATA / "example-A.json").read_text()))
-    r = gd_limits.run(sol, 2**20, extend=False)
-    gap = float(gd_limits.loss_gaps(sol.instance, r.W[:1])[0])
+    r = evidence.run(sol, 2**20, extend=False)
+    gap = float(evidence.loss_gaps(sol.instance, r.W[:1])[0])
     assert abs(envelope_ratio(r, gap) - 1.0) < 1e-3
 
 

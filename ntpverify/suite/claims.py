@@ -114,7 +114,7 @@ CATALOGUE: tuple[Claim, ...] = (
     Claim("I1", "derived", "column sums are conserved", "𝟙ᵀW_k = 𝟙ᵀW_0 for all k and any η.", "none",
           "‖𝟙ᵀ(W_k − W_0)‖ ≤ √V·T_k at log-spaced k, T_k = u[k‖W_0‖ + ½k(k+1)G‖H‖₂ + kG((V+8)‖H‖₂ + "
           "(2m+3)‖H‖_F) + (V+d+3)‖W_k‖ + (V+d+2)‖W_0‖], u = 2⁻⁵³, G = η√2‖π‖₂ ≥ ‖ηE‖_F: first-order "
-          "rounding model of the stored state, residual and assembly (exact.accumulated_rounding; exact "
+          "rounding model of the stored state, residual and assembly (rounding.accumulated_rounding; exact "
           "since 𝟙ᵀE* = 0); a worst case, measured errors 3–10⁶× below (exact.py)", "exact:check_I1", "gd"),
     Claim("I2", "derived", "directions orthogonal to the data never move",
           "W_k x = W_0 x for every x ⊥ span{h_j}.", "none",
@@ -128,26 +128,26 @@ CATALOGUE: tuple[Claim, ...] = (
           "certified error, KKT_RTOL = 1e-9); formula = naive ⟨W_{k+1} − W_k, W^mm⟩ to 1e-9 relative "
           "wherever the naive value's first-order rounding model in u = 2⁻⁵³, η·ε(W_k) + ‖W^mm‖Δ_k + "
           "(Vd+2)u‖W_{k+1} − W_k‖‖W^mm‖, is ≤ 1e-10 relative, else not compared (ε = "
-          "exact.gradient_eval_noise, Δ_k = exact.step_deviation)", "exact:check_I3", "gd",
+          "rounding.gradient_eval_noise, Δ_k = rounding.step_deviation)", "exact:check_I3", "gd",
           requires=("separable",)),
     Claim("I4", "derived", "descent lemma", "For η ≤ 1/L: CE(W_{k+1}) ≤ CE(W_k) − (η/2)‖∇CE(W_k)‖².", "η ≤ 1/L",
           "at each pair (k, k+1), CE(W_{k+1}) − CE(W_k) + (η/2)‖∇CE(W_k)‖² (differences of the stable gap) "
           "≤ γ(W_k) + γ(W_{k+1}) + max(‖∇CE(W_k)‖, ‖∇CE(W_{k+1})‖)·Δ_k + (m+V+d)u·(η/2)‖∇CE(W_k)‖², first "
-          "order in u = 2⁻⁵³: γ the gap's rounding (exact.gap_rounding: logit and log-ratio rounding times "
+          "order in u = 2⁻⁵³: γ the gap's rounding (rounding.gap_rounding: logit and log-ratio rounding times "
           "‖s_j − p_j‖₁, 8u·KL_j, plus the second-order term that remains at a minimizer), Δ_k the "
-          "one-step deviation of the stored iterates (exact.step_deviation)", "exact:check_I4", "gd"),
+          "one-step deviation of the stored iterates (rounding.step_deviation)", "exact:check_I4", "gd"),
     Claim("I5", "derived", "no stationary point under separability", "∇CE(W) ≠ 0 for every W.", "separable",
           "⟨−∇CE(W), W^mm⟩ > 0 at W + t·W^mm by I3's sign certificate (margins and spreads within W^mm's "
           "KKT_RTOL = 1e-9); formula = naive value (model.gradient) to 1e-9 relative where its rounding "
           "model ε(W) = 2uΣ_j π_j‖W^mm h_j‖(½(d+1)‖W‖‖h_j‖ + 2(V+d+m+8)) (first order in u = 2⁻⁵³, "
-          "exact.gradient_eval_noise) is ≤ 1e-10 relative, else not compared",
+          "rounding.gradient_eval_noise) is ≤ 1e-10 relative, else not compared",
           "exact:check_I5", requires=("separable",)),
     Claim("I6", "derived", "equivariance of GD",
           "Token permutations permute rows of W_k; H → HQᵀ, W_0 → W_0Qᵀ gives W_k → W_kQᵀ; H → cH, W_0 → W_0/c, "
           "η → η/c² gives W_k → W_k/c.", "none",
           "‖W'_k − T(W_k)‖ ≤ 2D_k(transformed) + Lip(T)·D_k(original) at log-spaced k (Lip = 1 for "
           "permutations and Householder Q, 1/c for the scaling; the transformed H is itself rounded), "
-          "D_k = exact.trajectory_deviation: first-order rounding (u = 2⁻⁵³) of state, residual and "
+          "D_k = rounding.trajectory_deviation: first-order rounding (u = 2⁻⁵³) of state, residual and "
           "logits per step, adding up unamplified because GD's map is non-expansive for η ≤ 2/L",
           "exact:check_I6", "gd"),
     Claim("I7", "derived", "duplicated contexts merge",
@@ -194,18 +194,18 @@ CATALOGUE: tuple[Claim, ...] = (
     Claim("S3", "derived", "all contexts full-support: finite minimizer",
           "CE attains ℋ at a finite point; GD converges in norm to W⋆ + P_{F⊥}(W_0); W^mm is undefined.",
           "every |S_j| = V, compatible",
-          "W^mm status undefined; CE(W⋆) − ℋ ≤ γ(W⋆) + 2·(equation residual of W⋆)² (γ = exact.gap_rounding); "
+          "W^mm status undefined; CE(W⋆) − ℋ ≤ γ(W⋆) + 2·(equation residual of W⋆)² (γ = rounding.gap_rounding); "
           "between checkpoints a < b, δ_b ≤ (1 − ημ)^{(b−a)/2} δ_a + (b − a)·r + 2e with δ_k = ‖W_k − W⋆ − "
           "P_{F⊥}W_0‖, μ = μ_F e^{−√2(δ_a + e)max‖h_j‖} (strong convexity on F near W⋆, μ_F = λ_min of "
           "∇²CE(W⋆) on F, η ≤ 1/L), r the direct-form step rounding at norm ‖target‖ + δ_a + e "
-          "(exact.direct_step_rounding, first order in u = 2⁻⁵³), e = (Vd+m)u·κ(‖W⋆‖ + ‖W_0‖) the "
+          "(rounding.direct_step_rounding, first order in u = 2⁻⁵³), e = (Vd+m)u·κ(‖W⋆‖ + ‖W_0‖) the "
           "target's own error (κ = σ₁/σ_{dim F} of A_eq)",
           "special_gd:check_S3", "gd", requires=("all_full_support", "compatible")),
     Claim("S4", "derived", "only one condition: the gap stays open",
           "If exactly one of compatibility and separability holds, GD's loss gap stays above the "
           "certified bound of D1.", "exactly one condition",
           "CE(W_k) − ℋ ≥ L(1 − ‖W_k‖/(2B_cert)) − γ(W_k) at every checkpoint, (L, B_cert) D1's certificate "
-          "(Gibbs, moment residual ‖r‖ = L/(2B_cert)), γ = exact.gap_rounding (first order in u = 2⁻⁵³); "
+          "(Gibbs, moment residual ‖r‖ = L/(2B_cert)), γ = rounding.gap_rounding (first order in u = 2⁻⁵³); "
           "inconclusive if ‖W_K‖ > B_cert at the end (bound below L/2) or L, B_cert ≤ 0",
           "special_gd:check_S4", "gd", requires=("exactly_one_condition",)),
     # --- conjectures (measured rates, theory.md §6) ------------------------------------------

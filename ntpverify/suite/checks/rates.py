@@ -2,7 +2,7 @@
 
 Everything here is a **conjecture**: the paper proves no rates; the catalogue files C1 and C2 as
 ``conjecture`` and the properties live apart, in properties/test_rates.py. The checks reuse the
-doubling runs of gd_limits.py (budget raised to ``20 T``, T of gd_limits.transient_steps;
+doubling runs of evidence.py (budget raised to ``20 T``, T of evidence.transient_steps;
 inconclusive while still inside it) and look at the last ``WINDOW`` doublings (a factor 8 in k):
 
 * C1: the log-log slopes of ``CE(W_k) − ℋ`` and of ``‖P_F W_k − W⋆‖`` against k (least squares
@@ -13,10 +13,10 @@ inconclusive while still inside it) and look at the last ``WINDOW`` doublings (a
   increment ratio ``(‖P_{F⊥}W_{k_i}‖ − ‖P_{F⊥}W_{k_{i+1}}‖)/(‖W^mm‖ λ_i)`` to 1.
 
 A conjecture may be false, so a fail must be decisive: it is declared only from
-``FAIL_TRANSIENT_MULT`` = 100 transients on with the F-part settled (gd_limits.Run.settled), where
+``FAIL_TRANSIENT_MULT`` = 100 transients on with the F-part settled (evidence.Run.settled), where
 the measured values leave a margin; before that an out-of-band value is inconclusive.
 
-Measurements (the 730 compatible, separable draws of gd_limits.py's docstring, doubling runs to
+Measurements (the 730 compatible, separable draws of evidence.py's docstring, doubling runs to
 2^21 steps, every window from ``K = 2^9``; T = max(1/(η μ_F), 1/(η min π_j ‖h_j‖²))):
 
 * Slopes over the 6572 settled windows with ``K ≥ 100 T``: gap ≤ −0.73, F-distance ≤ −0.75 (both
@@ -57,7 +57,7 @@ Measurements (the 730 compatible, separable draws of gd_limits.py's docstring, d
   ``FORCING_MAX · D_K``, and is inconclusive below it.
 * C2 at ``K/T ≥ 100`` (first 367 draws): increment ratio 1%–99% 0.975–1.026, extremes 0.895 and
   1.408; δ ≤ 0.41 (median 0.002). The ratio is not tested against a fixed 10%: on the slow draw
-  of gd_limits.py it creeps up (0.879, 0.886, 0.895 at 2^18, 2^19, 2^20), as ``ρ_k → ρ_∞`` like
+  of evidence.py it creeps up (0.879, 0.886, 0.895 at 2^18, 2^19, 2^20), as ``ρ_k → ρ_∞`` like
   ``k^{−c}`` with small c predicts; ``|ratio − 1| ≤ δ`` holds by the triangle inequality, so the
   remainder contest covers it. Largest ``min_window δ(W^mm)/δ(rival)`` over all draws and budgets:
   2.5 (FAIL_RATIO is 10).
@@ -72,7 +72,7 @@ import numpy as np
 from ntpverify.optim.gd import gd
 from ntpverify.core.instance import Instance
 from ntpverify.suite.verdict import Verdict, first_failure, inconclusive, within
-from ntpverify.suite.checks.gd_limits import (DEFAULT_STEPS, ROUNDING_FLOOR, WINDOW, Descent, Evidence, Run, claimed,
+from ntpverify.suite.checks.evidence import (DEFAULT_STEPS, ROUNDING_FLOOR, WINDOW, Descent, Evidence, Run, claimed,
                         competitors_of, contest, curvature_F, distance_floor, evidence, loss_gaps,
                         relative_distance, run, solved, solved_with_rivals)
 
@@ -135,7 +135,7 @@ def envelope_ratio(r: Run, gap: float) -> float:
 
 def forcing_envelope(r: Run, gap: float) -> float:
     """``D_K = 2 max_j‖h_j‖ (CE(W_K) − ℋ)/μ_F``: what the off-support mass can hold the F-part
-    away from W⋆ by (module docstring; μ_F of gd_limits.curvature_F)."""
+    away from W⋆ by (module docstring; μ_F of evidence.curvature_F)."""
     h_max = float(np.linalg.norm(r.sol.instance.embeddings, axis=1).max())
     return 2.0 * h_max * gap / curvature_F(r.sol)
 
@@ -205,6 +205,6 @@ def decide_C2(r: Run, W_mm: np.ndarray, rival_set: dict[str, np.ndarray]) -> Ver
         return evidence(channel, normalized_quotients(r), W_mm, pool,
                         lambda X, C: float(np.linalg.norm(project(X - C)) / np.linalg.norm(C)),
                         relative_distance, ROUNDING_FLOOR)
-    # the F-component of δ is the sharper measure against rivals off F⊥ (gd_limits.F_component)
+    # the F-component of δ is the sharper measure against rivals off F⊥ (evidence.F_component)
     ev = remainder(lambda X: X)
     return contest("C2", ev, r, decisive=decisive(r), trend=False, sharper=remainder(r.sol.project_F))

@@ -1,6 +1,6 @@
 """Rival candidates for the GD limits of P6: plausible but wrong limits (theory.md §8).
 
-The GD checks (gd_limits.py) decide P6 by a contest: the claimed limit must beat every rival built
+The GD checks (gd_limits.py, with evidence.py) decide P6 by a contest: the claimed limit must beat every rival built
 here, and a negative control passes a rival *as* the claimed limit and requires a failure. Every
 rival is built from the instance alone (plus the certified ``Solution``), in the reduced
 coordinates of geometry.py (``W = B Rᵀ``), and is ``None`` where it does not exist or coincides

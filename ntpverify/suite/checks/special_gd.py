@@ -16,7 +16,8 @@ from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
 from ntpverify.suite.applicability import applies
 from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive
-from ntpverify.suite.checks.exact import U, Runner, as_matrix, bounded, direct_step_rounding, gap_rounding, step_size
+from ntpverify.suite.checks.exact import Runner, as_matrix, bounded, step_size
+from ntpverify.suite.checks.rounding import U, direct_step_rounding, gap_rounding
 
 #: D1's certificate ``(L, B_cert, q)`` as returned by ``conditions.certified_gap_lower_bound``;
 #: L and B_cert are used here (see :func:`certified_bound`).
@@ -59,7 +60,7 @@ def check_S3(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
 
     The run uses the direct form, whose state is W itself: after checkpoint a every iterate has norm
     ``≤ ‖target‖ + dist_a`` (non-expansive), so each step deviates from the exact one by at most
-    ``exact.direct_step_rounding`` of that, and deviations are not amplified. Between consecutive
+    ``rounding.direct_step_rounding`` of that, and deviations are not amplified. Between consecutive
     checkpoints a < b: ``dist_b ≤ contraction_bound(dist_a)·dist_a + (b − a)·(that) + 2·target_error``,
     with ``target_error = (Vd + m)u·cond(F)·(‖W⋆‖ + ‖W_0‖)``, the first-order error of the SVD
     solve and the projection that build the target."""
@@ -76,7 +77,7 @@ def check_S3(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
         holds("S3", sol.mm.status.state == "undefined",
               f"W^mm status is {sol.mm.status.state!r}, expected undefined"),
         bounded("S3", gap_star, gap_rounding(inst, Wstar) + 2.0 * residual**2,
-                "gap rounding (exact.gap_rounding) + 2·(equation residual of W⋆)²", "CE(W⋆) − ℋ"),
+                "gap rounding (rounding.gap_rounding) + 2·(equation residual of W⋆)²", "CE(W⋆) − ℋ"),
     ]
     target = Wstar + W0 - sol.project_F(W0)
     s = np.linalg.svd(sol.geometry.A_eq, compute_uv=False)
@@ -115,7 +116,7 @@ def check_S4(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
     certified bound at every checkpoint, ``CE(W_k) − ℋ ≥ L − ‖W_k‖·L/(2B_cert)``, and that bound is
     still ≥ L/2 > 0 at the last one (``‖W_k‖ ≤ B_cert``), so the gap does not tend to 0.
 
-    The gap is the stable KL form; allowance ``gap_rounding(W_k)`` (exact.gap_rounding)."""
+    The gap is the stable KL form; allowance ``gap_rounding(W_k)`` (rounding.gap_rounding)."""
     sol = solve(inst)
     if (gated := applies("S4", inst, sol)) is not None:
         return gated
@@ -132,7 +133,7 @@ def check_S4(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
     for k, Wk in sorted(tr.iterates.items()):
         gap = loss_gap(inst, Wk)
         floor = L * (1.0 - float(np.linalg.norm(Wk)) / (2.0 * B_cert))
-        verdicts.append(bounded("S4", floor - gap, gap_rounding(inst, Wk), "gap rounding (exact.gap_rounding)",
+        verdicts.append(bounded("S4", floor - gap, gap_rounding(inst, Wk), "gap rounding (rounding.gap_rounding)",
                                 f"certified bound {floor!r} (L = {L!r}) minus CE(W_k) − ℋ = {gap!r} at k = {k}"))
     if float(np.linalg.norm(tr.W)) > B_cert:
         verdicts.append(inconclusive("S4", f"‖W_k‖ = {np.linalg.norm(tr.W):.3g} left the certified ball "
