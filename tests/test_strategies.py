@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+from pathlib import Path
 import itertools
 import time
 
@@ -489,12 +490,19 @@ def test_strategies_source_does_not_filter():
 
 
 def test_every_draw_is_labelled():
-    """Every ``draw(...)`` call in the strategies module passes ``label=``."""
-    tree = ast.parse(inspect.getsource(ns))
+    """Every ``draw(...)`` call in the strategies package passes ``label=``."""
+    trees = [ast.parse(p.read_text(encoding="utf-8")) for p in sorted(Path(ns.__file__).parent.glob("*.py"))]
     calls = [
-        node for node in ast.walk(tree)
+        node for tree in trees for node in ast.walk(tree)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "draw"
     ]
     unlabelled = [node.lineno for node in calls if not any(k.arg == "label" for k in node.keywords)]
     assert len(calls) > 20
     assert unlabelled == [], f"unlabelled draws at lines {unlabelled}"
+
+
+def test_public_strategies_repr_as_their_call():
+    """Readable reprs (strategies/described.py), as Hypothesis's own strategies have."""
+    assert repr(ns.instances(regime="orthogonal", max_m=3)) == "instances(regime='orthogonal', max_m=3)"
+    assert repr(ns.support_patterns(3, 4, kind="nested")) == "support_patterns(3, 4, kind='nested')"
+    assert repr(ns.embeddings(2, 3, "generic_wide")) == "embeddings(2, 3, 'generic_wide')"
