@@ -111,8 +111,9 @@ def test_shared_cases_round_trip_exactly(case_files: list[Path], tmp_path: Path)
     for path in case_files:
         text = path.read_text()
         inst = Instance.load(path)
-        assert inst.to_dict() == json.loads(text), path.name
-        assert inst.to_json(indent=1) == text, path.name  # they were written by the same rules
+        assert inst.to_dict("dense") == json.loads(text), path.name
+        # they were written by the same rules, dense (the auto form is sparse for the one-hot I)
+        assert exactjson.dumps(inst.to_dict("dense"), 1) == text, path.name
         assert inst.name == path.stem
         assert set(inst.extras) == {"x-note", "x-expected"}
         inst.save(tmp_path / path.name)
@@ -328,3 +329,50 @@ def test_drop_contexts_keeps_the_other_contexts_and_renormalizes_the_weights() -
     assert (sub.name, dict(sub.extras)) == (None, {})
     assert instance.drop_contexts(inst, np.array([0, 2]), name="middle").name == "middle"
     assert instance.drop_contexts(inst, []) == Instance(inst.embeddings, inst.weights, inst.next_token_probs)
+
+
+# --- the sparse form of next_token_probs (formats.md) ---------------------------------------------
+
+
+def _sparse_doc(**changes) -> dict:
+    doc = {"format": "ntpverify.instance/1", "embeddings": [[1.0, 0.5], [-2.0, 0.25], [0.0, 1.0]],
+           "weights": [0.5, 0.25, 0.25],
+           "next_token_probs": {"V": 5, "tokens": [[3], [0, 4], [1, 2, 3]], "probs": [[1.0], [0.1, 0.9],
+                                                                                     [0.2, 0.3, 0.5]]}}
+    doc["next_token_probs"].update(changes)
+    return doc
+
+
+def test_sparse_and_dense_forms_are_the_same_instance_bit_for_bit(case_files: list[Path]) -> None:
+    for path in case_files:
+        inst = Instance.load(path)
+        dense = Instance.from_json(exactjson.dumps(inst.to_dict("dense")))
+        sparse = Instance.from_json(exactjson.dumps(inst.to_dict("sparse")))
+        for other in (dense, sparse):
+            assert other == inst and other.content_hash() == inst.content_hash()
+            assert other.next_token_probs.tobytes() == inst.next_token_probs.tobytes()
+            assert other.supports == inst.supports
+    inst = Instance.from_dict(_sparse_doc())
+    assert inst.V == 5 and inst.supports == ((3,), (0, 4), (1, 2, 3))
+    assert inst.next_token_probs[1].tolist() == [0.1, 0.0, 0.0, 0.0, 0.9]
+    assert isinstance(inst.to_dict()["next_token_probs"], dict)  # 6 of 15 entries: sparse is smaller
+    assert Instance.from_dict(inst.to_dict()) == inst == Instance.from_dict(inst.to_dict("dense"))
+
+
+@pytest.mark.parametrize("changes, field, row", [
+    ({"V": 1}, "next_token_probs.V", None),
+    ({"V": 2.5}, "next_token_probs.V", None),
+    ({"tokens": [[3], [0, 4]]}, "next_token_probs.tokens", None),
+    ({"tokens": [[3], [4, 0], [1, 2, 3]]}, "next_token_probs.tokens", 1),
+    ({"tokens": [[3], [0, 5], [1, 2, 3]]}, "next_token_probs.tokens", 1),
+    ({"tokens": [[3], [0, 0], [1, 2, 3]]}, "next_token_probs.tokens", 1),
+    ({"tokens": [[], [0, 4], [1, 2, 3]], "probs": [[], [0.1, 0.9], [0.2, 0.3, 0.5]]}, "next_token_probs.tokens", 0),
+    ({"probs": [[1.0], [0.1], [0.2, 0.3, 0.5]]}, "next_token_probs.probs", 1),
+    ({"probs": [[1.0], [0.0, 1.0], [0.2, 0.3, 0.5]]}, "next_token_probs.probs", 1),
+    ({"probs": [[1.0], [0.1, 0.8], [0.2, 0.3, 0.5]]}, "next_token_probs", 1),
+    ({"extra": 1}, "next_token_probs.extra", None),
+])
+def test_a_bad_sparse_form_names_its_field_and_row(changes, field, row) -> None:
+    with pytest.raises(InputError) as info:
+        Instance.from_dict(_sparse_doc(**changes))
+    assert info.value.field == field and info.value.row == row, str(info.value)

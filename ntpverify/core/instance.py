@@ -179,18 +179,70 @@ def _check_probs(probs: np.ndarray) -> None:
             raise InputError("next_token_probs", detail, j)
 
 
+_SPARSE_KEYS = ("V", "tokens", "probs")
+
+
+def _sparse_width(sparse: Mapping[Any, Any], m: int) -> int:
+    """``V`` of the sparse form ``{"V", "tokens", "probs"}`` (formats.md), with ``m`` rows each."""
+    for key in sparse:
+        if key not in _SPARSE_KEYS:
+            raise InputError(f"next_token_probs.{key}", "unknown key of the sparse form (allowed: V, tokens, probs)")
+    for key in _SPARSE_KEYS:
+        if key not in sparse:
+            raise InputError(f"next_token_probs.{key}", "missing (the sparse form has V, tokens and probs)")
+    V = sparse["V"]
+    if not _is_integer(V) or V < 2:
+        raise InputError("next_token_probs.V", f"is {V!r}, expected an integer V ≥ 2")
+    for key in ("tokens", "probs"):
+        if (rows := _length(sparse[key], f"next_token_probs.{key}", None, "a list of rows")) != m:
+            raise InputError(f"next_token_probs.{key}", f"has {rows} rows, expected m = {m}")
+    return int(V)
+
+
+def _sparse_matrix(sparse: Mapping[Any, Any], shape: tuple[int, int]) -> np.ndarray:
+    """The dense m×V matrix the sparse form means: row j's probabilities at its tokens, 0 elsewhere.
+
+    Tokens must be strictly increasing ids in ``0..V-1`` and probabilities ``> 0``, so that the
+    support is exactly the listed tokens and reading either form gives the same instance."""
+    m, V = shape
+    out = np.zeros(shape, dtype=np.float64)
+    for j in range(m):
+        tokens, probs = sparse["tokens"][j], sparse["probs"][j]
+        n = _length(tokens, "next_token_probs.tokens", j, "a list of token ids")
+        if n == 0:
+            raise InputError("next_token_probs.tokens", "is empty, expected a nonempty support", j)
+        if (k := _length(probs, "next_token_probs.probs", j, "a list of numbers")) != n:
+            raise InputError("next_token_probs.probs", f"has {k} entries, expected {n} like its tokens", j)
+        for i, t in enumerate(tokens):
+            if not _is_integer(t) or not 0 <= t < V:
+                raise _entry_error("next_token_probs.tokens", j, i, f"is {t!r}, expected a token id in 0..{V - 1}")
+            if i and t <= tokens[i - 1]:
+                raise _entry_error("next_token_probs.tokens", j, i, f"is {t!r}, expected > {tokens[i - 1]!r} "
+                                   "(strictly increasing)")
+        values = _float_row(probs, "next_token_probs.probs", j)
+        bad = np.flatnonzero(~(values > 0))
+        if bad.size:
+            raise _entry_error("next_token_probs.probs", j, int(bad[0]),
+                               f"is {float(values[bad[0]])!r}, expected > 0 (the sparse form lists the support)")
+        out[j, np.asarray(tokens, dtype=np.intp)] = values
+    return out
+
+
 def _validated_arrays(
     embeddings: Any, weights: Any, next_token_probs: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Float64 copies of the three arrays, checked in the order structure, caps, values."""
+    """Float64 copies of the three arrays, checked in the order structure, caps, values;
+    ``next_token_probs`` dense (m rows of V) or in the sparse form of formats.md."""
     m, d = _embeddings_shape(embeddings)
     if (n := _length(weights, "weights", None, "a list of numbers")) != m:
         raise InputError("weights", f"has {n} entries, expected m = {m} (one per embedding)")
-    V = _probs_width(next_token_probs, m)
+    sparse = isinstance(next_token_probs, Mapping)
+    V = _sparse_width(next_token_probs, m) if sparse else _probs_width(next_token_probs, m)
     _check_caps(m, d, V)
     H = _float_matrix(embeddings, "embeddings", (m, d))
     pi = _float_row(weights, "weights", None)
-    P = _float_matrix(next_token_probs, "next_token_probs", (m, V))
+    P = (_sparse_matrix(next_token_probs, (m, V)) if sparse
+         else _float_matrix(next_token_probs, "next_token_probs", (m, V)))
     _check_weights(pi)
     _check_probs(P)
     return H, pi, P
@@ -359,14 +411,26 @@ class Instance:
             name=data.get("name"), extras=extras,
         )  # fmt: skip
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``ntpverify.instance/1`` object: format, name (if any), arrays, then extras."""
+    def to_dict(self, form: str = "auto") -> dict[str, Any]:
+        """The ``ntpverify.instance/1`` object: format, name (if any), arrays, then extras.
+
+        ``form`` of ``next_token_probs``: ``"dense"`` (m rows of V), ``"sparse"`` (formats.md's
+        ``{"V", "tokens", "probs"}``) or ``"auto"``, the smaller one: sparse when the supports
+        hold fewer than half the m·V entries (a sparse entry is a token id and a probability)."""
+        if form not in ("auto", "dense", "sparse"):
+            raise ValueError(f"form is {form!r}, expected 'auto', 'dense' or 'sparse'")
         out: dict[str, Any] = {"format": FORMAT}
         if self.name is not None:
             out["name"] = self.name
         out["embeddings"] = self.embeddings.tolist()
         out["weights"] = self.weights.tolist()
-        out["next_token_probs"] = self.next_token_probs.tolist()
+        sparse = form == "sparse" or (form == "auto" and 2 * sum(map(len, self.supports)) < self.m * self.V)
+        if sparse:
+            P = self.next_token_probs
+            out["next_token_probs"] = {"V": self.V, "tokens": [list(S) for S in self.supports],
+                                       "probs": [P[j, list(S)].tolist() for j, S in enumerate(self.supports)]}
+        else:
+            out["next_token_probs"] = self.next_token_probs.tolist()
         out.update(self.extras)
         return out
 
@@ -391,9 +455,10 @@ class Instance:
     # -- identity ----------------------------------------------------------------------------------
 
     def content_hash(self) -> str:
-        """SHA-256 (hex) of the canonical JSON of :meth:`to_dict`."""
+        """SHA-256 (hex) of the canonical JSON of ``to_dict(form="dense")``: the identity of the
+        content, whichever form it was read from or is written in."""
         if self._content_hash is None:
-            digest = hashlib.sha256(exactjson.canonical(self.to_dict()).encode()).hexdigest()
+            digest = hashlib.sha256(exactjson.canonical(self.to_dict("dense")).encode()).hexdigest()
             object.__setattr__(self, "_content_hash", digest)  # a cache, not state
             return digest
         return self._content_hash
