@@ -1,5 +1,7 @@
 """The fault campaign of issue 13 (parts 3–4), one test per finding and variants of its class:
-nothing destroyed (``verify --out``)."""
+nothing destroyed (``verify --out``), nothing executed by surprise (``replay``), archive names
+that stay inside the root, bounded resources (``--steps``, archived ``params``, special files,
+malformed archives, divergence) and clean stops (Ctrl-C, SIGTERM: exit 130, one line)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ntpverify import data
 from ntpverify.core.instance import Instance
+from ntpverify.optim import gd as engine
+from ntpverify.optim.gd import MAX_STEPS, Divergence, gd
 from ntpverify.suite import archive
 from ntpverify.suite.verdict import Verdict
 from ntpverify.tools import cli, verify
@@ -167,3 +172,228 @@ def test_an_interrupted_pytest_run_is_killed_with_its_whole_process_group(tmp_pa
         time.sleep(0.05)
     else:
         pytest.fail("the grandchild outlived the interrupted run")
+
+
+# --- 2. replay imports conjecture code only when asked --------------------------------------------
+
+CONJECTURE = """import pathlib
+import ntpverify as nv
+pathlib.Path({flag!r}).write_text("imported")
+
+@nv.conjecture
+def few_contexts(inst):
+    assert inst.m <= 0
+"""
+
+
+def conjecture_case(tmp_path: Path, name: str = "good.py") -> tuple[Path, Path, Path]:
+    """An archived conjecture case naming ``tmp_path/name``; the file's import writes a flag file.
+    Returns (case, conjecture file, flag)."""
+    flag = tmp_path / f"{name}.imported"
+    source = tmp_path / name
+    source.write_text(CONJECTURE.format(flag=str(flag)))
+    claim = {"id": "few_contexts", "kind": "user conjecture", "statement": "s", "tolerance": "t"}
+    case = archive.write(claim, Verdict("few_contexts", "fail"), V3,
+                         replay={"kind": "conjecture", "file": str(source), "name": "few_contexts"})
+    return case, source, flag
+
+
+def test_replay_imports_no_code_named_in_the_file_unless_asked(archive_root, tmp_path, capsys):
+    case, _, flag = conjecture_case(tmp_path)
+    status, out, err = run(["replay", str(case)], capsys)
+    assert one_line_error(status, out, err, "--conjecture-file", "--trust-file"), err
+    assert not flag.exists(), "nothing imported"
+    assert run(["replay", str(case), "--trust-file"], capsys)[0] == 1 and flag.exists()
+
+
+def test_an_edited_replay_file_is_refused_with_trust_and_flagged_otherwise(archive_root, tmp_path, capsys):
+    case, good, _ = conjecture_case(tmp_path)
+    evil, evil_flag = tmp_path / "evil.py", tmp_path / "evil.imported"
+    evil.write_text(CONJECTURE.format(flag=str(evil_flag)))
+    doc = json.loads(case.read_text())
+    doc["replay"]["file"] = str(evil)
+    case.write_text(json.dumps(doc))
+    status, out, err = run(["replay", str(case), "--trust-file"], capsys)
+    assert one_line_error(status, out, err, "content_sha256", "edited"), err
+    assert not evil_flag.exists(), "the edited file's code was not imported"
+    status, out, _ = run(["replay", str(case), "--conjecture-file", str(good), "--json"], capsys)
+    (record,) = json.loads(out)["records"]
+    assert status == 1 and record["content"] == "mismatch" and not record["exact"]
+    assert "content hash does not match" in run(["replay", str(case), "--conjecture-file", str(good)], capsys)[1]
+
+
+def test_the_content_hash_covers_every_field_and_old_archives_still_replay(archive_root, tmp_path, capsys):
+    case = archive.write({**CLAIM, "id": "S2"}, Verdict("S2", "fail"), data.load("example-A"))
+    assert archive.load_checked(case)[1] == "ok"
+    doc = json.loads(case.read_text())
+    for key in ("replay", "detail", "date"):
+        edited = json.loads(case.read_text())
+        edited[key] = {"kind": "claim", "command": "x"} if key == "replay" else "edited"
+        case.write_text(json.dumps(edited))
+        assert archive.load_checked(case)[1] == "mismatch", key
+    old = {k: v for k, v in doc.items() if k != "content_sha256"} | {"format": "ntpverify.counterexample/1"}
+    case.write_text(json.dumps(old))
+    status, out, _ = run(["replay", str(case), "--json"], capsys)
+    (record,) = json.loads(out)["records"]
+    assert record["content"] == "absent" and record["exact"] and status in (0, 1)
+
+
+def test_help_says_which_commands_import_user_code(capsys):
+    assert run(["--help"], capsys)[1].count("import") >= 1
+    for command in ("search", "replay"):
+        with pytest.raises(SystemExit):
+            cli.build_parser().parse_args([command, "--help"])
+        assert "import" in capsys.readouterr().out
+
+
+# --- 3. archive names stay inside the root --------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["..", ".", "", "../x", "a/b", "/etc/passwd", "nul\0byte", "x" * 300,
+                                  "..\\..\\win", "é/../.."])
+def test_archive_names_never_leave_the_root(name, archive_root):
+    path = archive.write({**CLAIM, "id": name}, Verdict(name, "fail"), V3)
+    assert path.parent.parent == archive_root and path.resolve().is_relative_to(archive_root.resolve())
+    assert len(path.parent.name) <= archive.MAX_NAME and not path.parent.name.startswith(".")
+    assert archive.load(path)["claim"]["id"] == name
+
+
+def test_names_that_clean_alike_stay_apart(archive_root):
+    assert archive.safe_name("P6a") == "P6a"
+    assert len({archive.safe_name(n) for n in ("a/b", "a_b", "a\0b", "a b")}) == 4
+
+
+# --- 4. bounded resources -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("steps", ["1" + "0" * 30, str(MAX_STEPS + 1), "1e30", "0"])
+def test_steps_beyond_the_cap_exit_2_naming_steps(steps, capsys):
+    assert one_line_error(*run(["gd", EXAMPLE_A, "--steps", steps], capsys), "--steps")
+
+
+def test_the_cap_itself_is_accepted():
+    assert cli.build_parser().parse_args(["gd", "x.json", "--steps", str(MAX_STEPS)]).steps == MAX_STEPS
+
+
+@pytest.mark.parametrize("params, word", [({"steps": 10**13}, "steps"), ({"steps": 2.5}, "steps"),
+                                          ({"steps": True}, "steps"), ({"eta": -1.0}, "eta"),
+                                          ({"descent": "os.system"}, "descent"), ({"nonsense": 1}, "nonsense")])
+def test_archived_params_are_checked_before_anything_runs(params, word, archive_root, capsys):
+    case = archive.write(CLAIM, Verdict("P6a", "fail"), data.load("example-A"), params)
+    assert one_line_error(*run(["replay", str(case)], capsys), "params", word)
+
+
+@pytest.mark.parametrize("command", [["solve"], ["gd", "--steps", "3"], ["replay"]])
+def test_special_files_are_refused_without_reading(command, tmp_path, capsys):
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    for path in (str(fifo), "/dev/null", str(tmp_path)):
+        argv = [command[0], path, *command[1:]]
+        assert one_line_error(*run(argv, capsys), "not a regular file"), path
+
+
+def test_the_archive_reader_refuses_a_fifo_without_blocking(tmp_path):
+    fifo = tmp_path / "case.json"
+    os.mkfifo(fifo)
+    with pytest.raises(Exception, match="not a regular file"):
+        archive.load(fifo)
+
+
+def _doc(case: Path) -> dict:
+    return json.loads(case.read_text())
+
+
+MALFORMED_ARCHIVES = {
+    "truncated": lambda d: json.dumps(d)[:50],
+    "not an object": lambda d: "[1, 2]",
+    "no claim id": lambda d: json.dumps({**d, "claim": {"kind": "x"}}),
+    "replay not an object": lambda d: json.dumps({**d, "replay": "run me"}),
+    "unknown replay kind": lambda d: json.dumps({**d, "replay": {"kind": "shell"}}),
+    "conjecture without a name": lambda d: json.dumps({**d, "replay": {"kind": "conjecture", "file": "x.py"}}),
+    "hash not a string": lambda d: json.dumps({**d, "content_sha256": 3}),
+    "bad instance": lambda d: json.dumps({**d, "instance": {**d["instance"], "weights": [2.0]}}),
+    "binary": lambda d: "\xff\xfe",
+}
+
+
+@pytest.mark.parametrize("case_name", list(MALFORMED_ARCHIVES))
+def test_malformed_archives_exit_2_with_one_line(case_name, archive_root, capsys):
+    case = archive.write(CLAIM, Verdict("P6a", "fail"), V3)
+    text = MALFORMED_ARCHIVES[case_name](_doc(case))
+    case.write_bytes(text.encode("latin-1") if case_name == "binary" else text.encode())
+    assert one_line_error(*run(["replay", str(case)], capsys)), case_name
+
+
+def test_a_malformed_archive_prints_no_traceback(archive_root):
+    case = archive.write(CLAIM, Verdict("P6a", "fail"), V3)
+    case.write_text(json.dumps({**_doc(case), "claim": {}}))
+    done = subprocess.run([sys.executable, "-m", "ntpverify.tools.cli", "replay", str(case)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("options", [["--eta", "1e300"], ["--eta", "1e200"], ["--eta", "1e300", "--json"]])
+def test_a_diverging_gd_exits_2_naming_the_step(options, capsys):
+    """Before: ``inf`` printed and exit 0 (with --json, exit 1: JSON has no inf)."""
+    status, out, err = run(["gd", EXAMPLE_A, "--steps", "1000", *options], capsys)
+    assert one_line_error(status, out, err, "diverged", "step k = ", "--eta"), err
+
+
+def test_the_step_named_is_the_first_non_finite_one(monkeypatch):
+    """A blow-up inside a chunk is located by replaying the chunk step by step. Here "non-finite"
+    is faked as ``‖W_k‖`` above a threshold first crossed at step 777 (the norm grows along GD on
+    case A), on both forms."""
+    inst = data.load("example-A")
+    norms = gd(inst, 1000, checkpoints=range(1001)).column("norm")
+    first = 777
+    threshold = (norms[first - 1] + norms[first]) / 2
+    assert norms[first - 1] < threshold < norms[first]
+    monkeypatch.setattr(engine, "nonfinite", lambda W, H: "fake" if np.linalg.norm(W) > threshold else None)
+    for form in ("reduced", "direct"):
+        with pytest.raises(Divergence) as caught:
+            gd(inst, 10**5, form=form)
+        assert (caught.value.step, caught.value.what) == (first, "fake")
+
+
+def test_a_non_finite_start_is_refused():
+    inst = data.load("example-A")
+    with pytest.raises(Divergence, match="step k = 0"):
+        gd(inst, 3, W0=[[1e308, 1e308]] * inst.V)
+
+
+WRAPPER = """
+import sys
+import ntpverify.optim.gd as engine
+from ntpverify.tools import cli
+
+run = engine.gd
+def announced(*args, **kwargs):  # tell the test that the run has started, then run it
+    print("started", file=sys.stderr, flush=True)
+    return run(*args, **kwargs)
+engine.gd = announced
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_gd_exits_130_with_one_line(sig):
+    proc = subprocess.Popen([sys.executable, "-c", WRAPPER, "gd", EXAMPLE_A, "--steps", str(MAX_STEPS)],
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
+                            env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    try:
+        assert proc.stderr.readline() == "started\n"
+        time.sleep(0.3)  # inside the kernels
+        proc.send_signal(sig)
+        rc = proc.wait(timeout=20)
+    finally:
+        proc.kill()
+    assert rc == cli.INTERRUPTED
+    assert proc.stderr.read() == "ntpverify: interrupted\n" and proc.stdout.read() == ""
+    proc.stderr.close()
+    proc.stdout.close()
+
+
+def test_the_cli_restores_the_sigterm_handler(capsys):
+    before = signal.getsignal(signal.SIGTERM)
+    run(["gd", EXAMPLE_A, "--steps", "2"], capsys)
+    assert signal.getsignal(signal.SIGTERM) is before
