@@ -30,8 +30,7 @@ from typing import Any
 from ntpverify.core import exactjson
 from ntpverify.core.errors import InputError
 from ntpverify.optim.gd import MAX_STEPS
-from ntpverify.suite import archive
-from ntpverify.suite import claims
+from ntpverify.suite import archive, claims
 from ntpverify.suite.verdict import Verdict
 from ntpverify.tools.conjecture import evaluate_once, select
 
