@@ -139,6 +139,27 @@ def test_a_signal_during_the_swap_waits_until_the_swap_is_done():
     assert done == [True]
 
 
+def living(pid: int) -> bool:
+    """Is process ``pid`` running (not gone, not a zombie waiting for an init that may never reap it)?"""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def living_in_group(pgid: int) -> list[int]:
+    """The living processes of process group ``pgid``."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(") ", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+            found.append(int(stat_file.parent.name))
+    return found
+
+
 def test_an_interrupted_pytest_run_is_killed_with_its_whole_process_group(tmp_path):
     """The pytest child and the workers it started die with the run (here: a child that starts a
     grandchild, then both sleep; the interrupt comes from a timer)."""
@@ -162,16 +183,9 @@ def test_an_interrupted_pytest_run_is_killed_with_its_whole_process_group(tmp_pa
         signal.signal(signal.SIGALRM, previous)
     grandchild = int(pids.read_text())
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(grandchild, 0)
-        except ProcessLookupError:
-            break
-        if Path(f"/proc/{grandchild}/stat").read_text().split(") ")[1].startswith("Z"):
-            break  # a zombie: dead, waiting for init to reap it
+    while living(grandchild) and time.monotonic() < deadline:
         time.sleep(0.05)
-    else:
-        pytest.fail("the grandchild outlived the interrupted run")
+    assert not living(grandchild), "the grandchild outlived the interrupted run"
 
 
 # --- 2. replay imports conjecture code only when asked --------------------------------------------
@@ -391,6 +405,48 @@ def test_an_interrupted_gd_exits_130_with_one_line(sig):
     assert proc.stderr.read() == "ntpverify: interrupted\n" and proc.stdout.read() == ""
     proc.stderr.close()
     proc.stdout.close()
+
+
+SLOW_CONJECTURES = """import pathlib, time
+import ntpverify as nv
+
+@nv.conjecture
+def slow_a(inst):
+    pathlib.Path({flag!r}).touch()
+    time.sleep(0.05)
+
+@nv.conjecture
+def slow_b(inst):
+    time.sleep(0.05)
+"""
+
+
+def test_an_interrupted_parallel_search_leaves_no_worker_and_no_temporary_file(tmp_path):
+    """Ctrl-C reaches the whole process group (as from a terminal): the workers ignore it, the parent
+    stops them, exits 130 with one line; nothing of the group survives, nothing half-written."""
+    flag = tmp_path / "running"
+    (tmp_path / "c.py").write_text(SLOW_CONJECTURES.format(flag=str(flag)))
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", archive.ENV_ROOT: str(tmp_path / "archive")}
+    proc = subprocess.Popen([sys.executable, "-m", "ntpverify.tools.cli", "search", "c.py", "--jobs", "2",
+                             "--max-examples", "100000"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert flag.exists(), "the workers never started"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if living_in_group(proc.pid):  # a failed run: leave nothing behind either
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert (proc.returncode, err, out) == (cli.INTERRUPTED, "ntpverify: interrupted\n", "")
+    deadline = time.monotonic() + 10  # multiprocessing's resource tracker exits once the parent is gone
+    while living_in_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not living_in_group(proc.pid)
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_the_cli_restores_the_sigterm_handler(capsys):

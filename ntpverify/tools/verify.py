@@ -152,14 +152,14 @@ def _refuse(out: Path, why: str) -> InputError:
 def _is_report(directory: Path) -> bool:
     """Does ``directory`` hold verify's marker (a small regular file whose first line is
     ``MARKER_LINE``)? Read without following a link and without blocking on a FIFO."""
-    marker = directory / MARKER
     try:
-        if not stat.S_ISREG(os.lstat(marker).st_mode):
-            return False
-        with marker.open("rb") as fh:
-            head = fh.read(256)
+        fd = os.open(directory / MARKER, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return False
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        head = fh.read(256)
     return head.split(b"\n", 1)[0].decode("utf-8", "replace").strip() == MARKER_LINE
 
 
