@@ -291,9 +291,12 @@ def test_the_cap_itself_is_accepted():
 
 @pytest.mark.parametrize("params, word", [({"steps": 10**13}, "steps"), ({"steps": 2.5}, "steps"),
                                           ({"steps": True}, "steps"), ({"eta": -1.0}, "eta"),
-                                          ({"descent": "os.system"}, "descent"), ({"nonsense": 1}, "nonsense")])
+                                          ({"descent": "os.system"}, "descent"), ({"nonsense": 1}, "nonsense"),
+                                          ({"W0": [[1.0]]}, "W0"), ({"W0": "zeros"}, "W0"),
+                                          ({"W0": [[1.0, "x"]] * 3}, "W0"), ({"seed": 1.5}, "seed")])
 def test_archived_params_are_checked_before_anything_runs(params, word, archive_root, capsys):
-    case = archive.write(CLAIM, Verdict("P6a", "fail"), data.load("example-A"), params)
+    claim = {**CLAIM, "id": "I4" if "W0" in params else "D2" if "seed" in params else "P6a"}
+    case = archive.write(claim, Verdict(claim["id"], "fail"), data.load("example-A"), params)
     assert one_line_error(*run(["replay", str(case)], capsys), "params", word)
 
 

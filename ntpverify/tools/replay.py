@@ -11,8 +11,9 @@ A conjecture case runs Python code, and a data file must not decide which: the c
 only from the file given as ``conjecture_file`` (``--conjecture-file``), or, with ``trust_file``
 (``--trust-file``), from the file the archive names (``replay.file``), and then only if the
 content hash matches. Otherwise the case is refused with an InputError (exit 2). Claim cases run
-catalogue code only, with ``params`` checked first: known data parameters of the check (no code
-hooks such as a solver), ``steps`` within the GD cap, ``eta`` positive and finite.
+catalogue code only, with ``params`` checked first (:func:`check_params`): known data parameters
+of the check (no code hooks such as a solver), ``steps`` within the GD cap, ``eta`` positive and
+finite, matrices of the instance's shape.
 
 Exit status 1 when a case still fails, or is inconclusive (the fix is then not shown); 0 when every
 case now holds.
@@ -35,25 +36,52 @@ from ntpverify.suite.verdict import Verdict
 from ntpverify.tools.conjecture import evaluate_once, select
 
 
-def check_params(claim_id: str, check: Callable[..., Verdict], params: dict[str, Any]) -> None:
-    """Refuse archived ``params`` that are not data for ``check`` or would run unbounded.
+#: Archived params that are V×d matrices (nested lists of finite numbers, or null).
+MATRIX_PARAMS = ("W", "W0", "W_mm", "W_star")
+
+
+def _matrix_problem(value: Any, V: int, d: int) -> str | None:
+    """Why ``value`` is not a V×d matrix of finite numbers (None: it is one, or null)."""
+    if value is None:
+        return None
+    rows = value if isinstance(value, list) else []
+    if len(rows) != V or not all(isinstance(r, list) and len(r) == d for r in rows):
+        return f"expected a {V}×{d} matrix (a list of {V} rows of {d} numbers)"
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+               for r in rows for x in r):
+        return "expected finite numbers"
+    return None
+
+
+def check_params(claim_id: str, check: Callable[..., Verdict], params: dict[str, Any], V: int, d: int) -> None:
+    """Refuse archived ``params`` that are not data for ``check``, or are malformed, or would run
+    unbounded: an InputError naming ``params`` and the parameter, before anything runs.
 
     Accepted: the check's parameters after the instance whose default is not code (a function or
     a mapping of them, e.g. ``solver=``, ``run=``: hooks for tests; a data file does not choose
-    code). ``steps`` must be an integer in ``[0, MAX_STEPS]``, ``eta`` a positive finite number."""
+    code). ``steps`` must be an integer in ``[0, MAX_STEPS]``, ``eta`` a positive finite number,
+    ``seed`` an integer, and ``W``, ``W0``, ``W_mm``, ``W_star`` V×d matrices of finite numbers."""
     accepted = [name for name, p in list(inspect.signature(check).parameters.items())[1:]
                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
                 and not callable(p.default) and not isinstance(p.default, Mapping)]
     if unknown := sorted(set(params) - set(accepted)):
         raise InputError("params", f"{', '.join(map(repr, unknown))} not accepted by the check of "
                                    f"{claim_id} (accepted: {', '.join(accepted) or 'none'})")
+
+    def is_int(x: Any) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool)
+
     steps = params.get("steps", 0)
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
+    if not is_int(steps) or not 0 <= steps <= MAX_STEPS:
         raise InputError("params", f"steps = {steps!r}: expected an integer in [0, {MAX_STEPS}]")
     eta = params.get("eta")
-    if eta is not None and (isinstance(eta, bool) or not isinstance(eta, (int, float))
-                            or not (math.isfinite(eta) and eta > 0)):
+    if eta is not None and (not (is_int(eta) or isinstance(eta, float)) or not (math.isfinite(eta) and eta > 0)):
         raise InputError("params", f"eta = {eta!r}: expected a positive finite number")
+    if "seed" in params and not is_int(params["seed"]):
+        raise InputError("params", f"seed = {params['seed']!r}: expected an integer")
+    for name in MATRIX_PARAMS:
+        if (problem := _matrix_problem(params.get(name), V, d)) is not None:
+            raise InputError("params", f"{name}: {problem}")
 
 
 def claim_verdict(doc: dict[str, Any]) -> Verdict:
@@ -64,7 +92,7 @@ def claim_verdict(doc: dict[str, Any]) -> Verdict:
     except KeyError as e:
         raise InputError("claim", str(e.args[0])) from None
     check = claim.checker()
-    check_params(claim_id, check, doc["params"])
+    check_params(claim_id, check, doc["params"], doc["instance"].V, doc["instance"].d)
     return check(doc["instance"], **doc["params"])
 
 
