@@ -142,6 +142,8 @@ class ReplayRecord:
             warning = "\n  warning: the content hash does not match (edited after it was archived?)"
         elif not self.exact:
             warning = "\n  warning: the file name is not the hash of its content (edited?)"
+        elif self.content == "absent" and self.kind == "conjecture":
+            warning = "\n  note: format /1 has no content hash: an edited replay.file would go unnoticed"
         return f"{state:12} {self.claim}: {self.detail}{numbers}\n  {self.file}{warning}"
 
 
