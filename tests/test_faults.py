@@ -252,6 +252,11 @@ def test_the_content_hash_covers_every_field_and_old_archives_still_replay(archi
     assert record["content"] == "absent" and record["exact"] and status in (0, 1)
 
 
+def test_trust_and_a_given_conjecture_file_exclude_each_other(capsys):
+    argv = ["replay", "x.json", "--trust-file", "--conjecture-file", "y.py"]
+    assert one_line_error(*run(argv, capsys), "--trust-file", "--conjecture-file")
+
+
 def test_help_says_which_commands_import_user_code(capsys):
     assert run(["--help"], capsys)[1].count("import") >= 1
     for command in ("search", "replay"):
