@@ -160,9 +160,9 @@ def living_in_group(pgid: int) -> list[int]:
     return found
 
 
-def test_an_interrupted_pytest_run_is_killed_with_its_whole_process_group(tmp_path):
+def test_an_interrupted_pytest_run_is_killed_with_its_whole_process_group(tmp_path, monkeypatch):
     """The pytest child and the workers it started die with the run (here: a child that starts a
-    grandchild, then both sleep; the interrupt comes from a timer)."""
+    grandchild, then both sleep; the interrupt comes as the child's first line is echoed)."""
     pids = tmp_path / "pids"
     script = ("import subprocess, sys, time\n"
               "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
@@ -170,17 +170,14 @@ def test_an_interrupted_pytest_run_is_killed_with_its_whole_process_group(tmp_pa
               "print('started', flush=True)\n"
               "time.sleep(60)\n")
 
-    def alarm(signum, frame):
-        raise KeyboardInterrupt
+    class Interrupting:
+        def write(self, text: str) -> None:
+            raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, 1.0)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            verify.run_pytest([sys.executable, "-c", script], dict(os.environ), tmp_path / "log", echo=False)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    monkeypatch.setattr(sys, "stderr", Interrupting())
+    with pytest.raises(KeyboardInterrupt):
+        verify.run_pytest([sys.executable, "-c", script], dict(os.environ), tmp_path / "log", echo=True)
+    monkeypatch.undo()
     grandchild = int(pids.read_text())
     deadline = time.monotonic() + 10
     while living(grandchild) and time.monotonic() < deadline:

@@ -35,10 +35,12 @@ import secrets
 import shutil
 import signal
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from queue import Empty
 from typing import Any, Literal
@@ -304,6 +306,22 @@ def _search_in_worker(file: str, name: str, max_examples: int, seed: int) -> Sea
         _worker_busy = False
 
 
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT in this process for the block (main thread only, where handlers are set):
+    processes started meanwhile ignore it from their first instruction, as Python keeps an
+    ignored SIGINT ignored, so that a Ctrl-C while a worker still imports prints no traceback
+    there. (The worker initializer sets it again, for workers started otherwise.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _stop_workers() -> None:
     """SIGTERM every worker of this process, SIGKILL those left after ``_STOP_GRACE``, and reap."""
     workers = multiprocessing.active_children()
@@ -384,7 +402,8 @@ def _search_pool(conjectures: Sequence[Conjecture], max_examples: int, seed: int
                 return
 
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(queue,)) as pool:
-        futures = [pool.submit(_search_in_worker, c.file, c.name, max_examples, seed) for c in conjectures]
+        with _sigint_ignored():  # the workers start in submit() and inherit it (module docstring)
+            futures = [pool.submit(_search_in_worker, c.file, c.name, max_examples, seed) for c in conjectures]
         pending = set(futures)
         try:
             while pending:
