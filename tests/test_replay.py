@@ -59,17 +59,21 @@ def test_a_renamed_file_still_replays_with_a_warning(capsys):
     assert status == 1 and "warning: the file name is not the hash of its content" in out
 
 
-def test_conjecture_cases_replay_the_current_file(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("how", [["--trust-file"], ["--conjecture-file", "SOURCE"]])
+def test_conjecture_cases_replay_the_current_file(tmp_path, monkeypatch, capsys, how):
+    """Conjecture code runs only when asked: from the recorded file with --trust-file, or from the
+    file given with --conjecture-file."""
     monkeypatch.setenv(archive.ENV_ROOT, str(tmp_path / "archive"))
     source = tmp_path / "mine.py"
     source.write_text("import ntpverify as nv\n\n@nv.conjecture\ndef few_contexts(inst):\n"
                       "    assert inst.m <= 1, f'm = {inst.m}'\n")
     record = run_conjecture(select(source)[0], 50, seed=4)
     assert record.status == "refuted"
-    status, out, _ = run(["replay", record.counterexample], capsys)
+    options = [str(source) if o == "SOURCE" else o for o in how]
+    status, out, _ = run(["replay", record.counterexample, *options], capsys)
     assert status == 1 and out.startswith("still fails  few_contexts: AssertionError: m = 2")
     source.write_text(source.read_text().replace("<= 1", "<= 10"))  # "fixed": replays the new code
-    assert run(["replay", record.counterexample], capsys)[0] == 0
+    assert run(["replay", record.counterexample, *options], capsys)[0] == 0
 
 
 def text_file(directory: Path, text: str) -> Path:
@@ -95,5 +99,5 @@ def test_a_missing_conjecture_file_exits_2(tmp_path, monkeypatch, capsys):
     claim = {"id": "c", "kind": "user conjecture", "statement": "s", "tolerance": "t"}
     path = archive.write(claim, Verdict("c", "fail"), V3,
                          replay={"kind": "conjecture", "file": str(tmp_path / "gone.py"), "name": "c"})
-    status, _, err = run(["replay", str(path)], capsys)
+    status, _, err = run(["replay", str(path), "--trust-file"], capsys)
     assert status == 2 and "gone.py: no such file" in err

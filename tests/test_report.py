@@ -12,7 +12,7 @@ from test_archive import fake_claims, property_suite  # noqa: F401 - fake_claims
 from ntpverify.suite import archive, claims
 from ntpverify.tools import cli, figures
 from ntpverify.tools.report import claim_rows, summary_markdown
-from ntpverify.tools.verify import verify
+from ntpverify.tools.verify import MARKER, verify
 
 FIGURES = ["loss_gap.png", "dist_F.png", "direction.png", "norm_Fperp.png", "rows_d2.png"]
 
@@ -76,7 +76,8 @@ def test_verify_writes_the_report_and_fails_with_the_suite(tmp_path, capsys):
     result = verify(profile="ci", jobs=2, out=out, properties=property_suite(tmp_path), figure_steps=2000,
                     echo=False)
     assert result.exit_status == 1
-    assert sorted(p.name for p in out.iterdir()) == sorted(["summary.md", "results.json", "pytest.log", *FIGURES])
+    assert sorted(p.name for p in out.iterdir()) == sorted([MARKER, "summary.md", "results.json", "pytest.log",
+                                                            *FIGURES])
     assert [p.name for p in out.parent.iterdir()] == ["latest"], "no staging directory left behind"
     doc = json.loads((out / "results.json").read_text())
     assert doc["format"] == "ntpverify.report/1" and doc["pytest"]["exit_status"] == 1
@@ -97,6 +98,7 @@ def test_verify_writes_the_report_and_fails_with_the_suite(tmp_path, capsys):
 def test_verify_replaces_the_report_and_an_empty_suite_fails(tmp_path):
     out = tmp_path / "latest"
     out.mkdir()
+    (out / MARKER).write_text("ntpverify.report/1\n")  # a report of an earlier run: replaced whole
     (out / "stale.txt").write_text("old")
     suite = property_suite(tmp_path, text="")  # conftest only: nothing collected, pytest exits 5
     result = verify(profile="dev", jobs=1, seed=11, out=out, properties=suite, figure_steps=500, echo=False)

@@ -216,7 +216,7 @@ def test_parallel_search_replays_bit_for_bit(conjectures, tmp_path):
     assert (refuted["status"], survived["status"]) == ("refuted", "survived")
     path = refuted["counterexample"]
     assert array_bytes(archive.load(path)["instance"]) == last_failure_bytes(tmp_path)
-    replayed = subprocess.run([sys.executable, "-m", "ntpverify.tools.cli", "replay", path, "--json"],
+    replayed = subprocess.run([sys.executable, "-m", "ntpverify.tools.cli", "replay", path, "--trust-file", "--json"],
                               capture_output=True, text=True, env=env, cwd=tmp_path)
     assert replayed.returncode == 1, replayed.stderr
     (record,) = json.loads(replayed.stdout)["records"]

@@ -5,10 +5,20 @@ it either on W or in the reduced coordinates ``W_k = W_0 + A_k H`` (I2), whichev
 the shape. At each checkpoint k this module records ``CE(W_k) − ℋ``, ``‖W_k‖``,
 ``‖P_{F⊥}(W_k)‖`` and, where the limits exist, ``‖P_F(W_k) − W⋆‖`` (P6), ``cos(W_k, W^mm)`` (P6)
 and the corrected cosine ``cos(W_k − W⋆, W^mm)`` (theory.md §6).
+
+The kernels advance in chunks of about ``CHUNK_FLOPS`` of work. After each chunk the iterate is
+checked: if ``W_k`` or its logits ``W_k h_j`` are no longer finite (a step size far too large, or
+embeddings near the float64 range), the run stops with :class:`Divergence` naming the first such
+step, found by replaying that chunk one step at a time, instead of returning NaN and infinity as
+results. The chunks also bound how long a compiled call runs without returning to the interpreter,
+so that Ctrl-C stops a long run within a fraction of a second.
 """
 
 from __future__ import annotations
 
+import math
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -18,6 +28,32 @@ from ntpverify.optim import kernels
 from ntpverify.core.instance import Instance
 from ntpverify.core.model import default_step, loss_gap
 from ntpverify.core.solution import Solution, solve
+
+#: The most steps one run may take. 10^8 steps of the smallest shapes already take about a minute
+#: (0.4 µs each, kernels.py); the cap keeps a typo such as ``--steps 10**30`` from running unbounded.
+MAX_STEPS = 10**8
+#: Work (flops) per kernel call between two divergence checks: ~10–50 ms.
+CHUNK_FLOPS = 2**25
+
+
+class Divergence(ArithmeticError):
+    """GD left float64: ``what`` (the iterate or its logits) is first non-finite at step ``step``."""
+
+    def __init__(self, step: int, eta: float, what: str) -> None:
+        self.step, self.eta, self.what = step, eta, what
+        super().__init__(f"gradient descent diverged: {what} first non-finite at step k = {step} "
+                         f"(eta = {eta!r})")
+
+
+def nonfinite(W: np.ndarray, H: np.ndarray) -> str | None:
+    """What of ``W`` is not finite: ``"W_k"`` (an entry, or ``‖W_k‖``, which the checkpoints report,
+    overflows), ``"the logits W_k h_j"``, or None if all is finite."""
+    with np.errstate(all="ignore"):  # overflow is the answer here, not a warning to print
+        if not math.isfinite(float(np.linalg.norm(W))):
+            return "W_k (an entry or its norm)"
+        if not np.isfinite(W @ H.T).all():
+            return "the logits W_k h_j"
+    return None
 
 
 def default_checkpoints(steps: int) -> list[int]:
@@ -123,10 +159,15 @@ def gd(inst: Instance, steps: int, eta: float | None = None, W0: np.ndarray | No
 
     ``solution`` supplies the limits (computed with :func:`solve` if omitted). ``form`` is
     ``"reduced"``, ``"direct"`` or ``"auto"`` (kernels.choose_form); ``backend`` is passed to the
-    kernels (``"auto"``, ``"numba"``, ``"numpy"``).
+    kernels (``"auto"``, ``"numba"``, ``"numpy"``). ``steps`` is an integer in ``[0, MAX_STEPS]``.
+    Raises :class:`Divergence` if an iterate or its logits become non-finite.
     """
-    if steps < 0:
-        raise ValueError("steps must be ≥ 0")
+    try:
+        steps = operator.index(steps)
+    except TypeError:
+        raise ValueError(f"steps must be an integer, not {type(steps).__name__}") from None
+    if not 0 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must lie in [0, {MAX_STEPS}], not {steps}")
     eta = default_step(inst) if eta is None else float(eta)
     if not (np.isfinite(eta) and eta > 0):
         raise ValueError("eta must be positive and finite")
@@ -135,30 +176,60 @@ def gd(inst: Instance, steps: int, eta: float | None = None, W0: np.ndarray | No
     W0 = np.zeros((inst.V, inst.d)) if W0 is None else np.array(W0, dtype=float)
     if W0.shape != (inst.V, inst.d):
         raise ValueError(f"W0 must have shape {(inst.V, inst.d)}, not {W0.shape}")
+    if (what := nonfinite(W0, H)) is not None:
+        raise Divergence(0, eta, what)
     P = np.ascontiguousarray(inst.next_token_probs.T)
     pi = np.ascontiguousarray(inst.weights)
     form = kernels.choose_form(inst.V, inst.m, inst.d, H=H) if form == "auto" else form
+    state: np.ndarray  # what the kernel advances in place
+    advance: Callable[[int], None]
+    iterate: Callable[[], np.ndarray]  # W_k from the state
     if form == "reduced":
-        A = np.zeros((inst.V, inst.m))
+        state = np.zeros((inst.V, inst.m))
         Z0 = np.ascontiguousarray(W0 @ H.T)
         K = np.ascontiguousarray(H @ H.T)
-        def advance(n: int) -> np.ndarray:
-            kernels.advance_reduced(A, Z0, K, P, pi, eta, n, backend=backend)
-            return W0 + A @ H
+        step_flops = 2 * inst.V * inst.m * inst.m
+        def advance(n: int) -> None:
+            kernels.advance_reduced(state, Z0, K, P, pi, eta, n, backend=backend)
+        def iterate() -> np.ndarray:
+            return W0 + state @ H
     elif form == "direct":
-        W = np.ascontiguousarray(W0.copy())
+        state = np.ascontiguousarray(W0.copy())
         Hc = np.ascontiguousarray(H)
-        def advance(n: int) -> np.ndarray:
-            kernels.advance_direct(W, Hc, P, pi, eta, n, backend=backend)
-            return W.copy()
+        step_flops = 4 * inst.V * inst.m * inst.d
+        def advance(n: int) -> None:
+            kernels.advance_direct(state, Hc, P, pi, eta, n, backend=backend)
+        def iterate() -> np.ndarray:
+            return state.copy()
     else:
         raise ValueError(f"form must be 'reduced', 'direct' or 'auto', not {form!r}")
+    chunk = max(1, CHUNK_FLOPS // (step_flops + inst.V * inst.m))  # V·m: the softmax
+
+    def first_nonfinite(start: int, saved: np.ndarray, n: int, at_end: str) -> Divergence:
+        """The first bad step of a chunk of ``n`` steps after ``start`` that ended non-finite
+        (``at_end``): replay it one step at a time from ``saved`` (the same arithmetic)."""
+        state[...] = saved
+        for i in range(1, n):
+            advance(1)
+            if (what := nonfinite(iterate(), H)) is not None:
+                return Divergence(start + i, eta, what)
+        return Divergence(start + n, eta, at_end)
+
     iterates: dict[int, np.ndarray] = {}
     records: list[Checkpoint] = []
-    done = 0
+    done, Wk = 0, W0.copy()
     for k in _checkpoint_list(steps, checkpoints):
-        Wk = advance(k - done) if k > done else (W0.copy() if k == 0 else iterates[done])
-        done = k
+        while done < k:
+            n = min(chunk, k - done)
+            saved = state.copy()
+            advance(n)
+            Wk = iterate()
+            if (what := nonfinite(Wk, H)) is not None:
+                raise first_nonfinite(done, saved, n, what)
+            done += n
         iterates[k] = Wk
-        records.append(measure(sol, k, Wk))
+        record = measure(sol, k, Wk)
+        if not (math.isfinite(record.loss_gap) and math.isfinite(record.norm)):
+            raise Divergence(k, eta, "the loss gap CE(W_k) − ℋ")
+        records.append(record)
     return Trajectory(inst, eta, steps, records, iterates, form)

@@ -5,17 +5,28 @@ and returns a result object with ``to_dict()`` (printed as exact JSON with ``--j
 ``summary()`` (printed otherwise). Output is written only once the whole result exists, so a
 failure never leaves half an answer on stdout.
 
-Exit status: 0 success; 2 bad input or usage, with one line ``ntpverify: error: ...`` on stderr;
-1 internal failure, also one line, or when the result says so through an ``exit_status``
-attribute (a refuted conjecture, a replayed case that still fails, a failing regression). The mathematics is imported inside the handlers so that
-``--help`` and input errors stay fast.
+Exit status: 0 success; 2 bad input or usage, with one line ``ntpverify: error: ...`` on stderr
+(a diverging GD run included); 1 internal failure, also one line, or when the result says so
+through an ``exit_status`` attribute (a refuted conjecture, a replayed case that still fails, a
+failing regression); 130 when interrupted by Ctrl-C or SIGTERM, with the line
+``ntpverify: interrupted``: SIGTERM is turned into KeyboardInterrupt so that both unwind the same
+way, through every cleanup (temporary files and directories, child processes).
+The mathematics is imported inside the handlers so that ``--help`` and input errors stay fast.
+
+Only ``search`` (its PATH arguments) and ``replay`` (``--conjecture-file``, or the file an archive
+names with ``--trust-file``) import user code; input files are data and are only read, and only if
+they are regular files (a FIFO or a device is refused rather than read).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import signal
+import stat
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,8 +34,11 @@ from typing import Any, Protocol
 from ntpverify.core import exactjson
 from ntpverify.core.errors import InputError
 from ntpverify.core.instance import Instance
+from ntpverify.optim.gd import MAX_STEPS, Divergence
 
 PROG = "ntpverify"
+#: The exit status of an interrupted command (128 + SIGINT, the shell's convention).
+INTERRUPTED = 130
 
 
 class Result(Protocol):
@@ -84,6 +98,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def step_count(text: str) -> int:
+    """An integer in ``[1, MAX_STEPS]``: the cap keeps a run's time bounded (optim/gd.py)."""
+    value = positive_int(text)
+    if value > MAX_STEPS:
+        raise argparse.ArgumentTypeError(f"{value} exceeds the cap of {MAX_STEPS} steps")
+    return value
+
+
 def positive_float(text: str) -> float:
     """A finite float > 0."""
     try:
@@ -107,8 +129,23 @@ FILE = argument("file", metavar="FILE", help="an ntpverify.instance/1 JSON file"
 JSON = argument("--json", action="store_true", help="print exact JSON (see formats.md)")
 
 
+def regular_file(path: str) -> None:
+    """Refuse a path that exists but is no regular file, before anything opens it: reading a FIFO
+    blocks until someone writes, and a device such as /dev/zero never ends. (A missing or
+    unreadable file is left to the reader, which says so in its own words.)"""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file")
+        raise BadInput(f"{path}: <file>: is {kind}, not a regular file")
+
+
 def load_instance(path: str) -> Instance:
     """The instance in ``path``; an InputError becomes BadInput prefixed with the path."""
+    regular_file(path)
     try:
         return Instance.load(path)
     except InputError as e:
@@ -131,7 +168,8 @@ def solve_command(args: argparse.Namespace) -> Result:
     "gd",
     "run gradient descent on the cross-entropy from W_0 = 0",
     FILE,
-    argument("--steps", type=positive_int, required=True, metavar="N", help="number of steps"),
+    argument("--steps", type=step_count, required=True, metavar="N",
+             help=f"number of steps, at most {MAX_STEPS}"),
     argument("--eta", type=positive_float, metavar="X",
              help="step size (default 1/λ_max(Σ_j π_j h_j h_jᵀ))"),
     argument("--checkpoints", type=increasing_ints, metavar="K1,K2,...",
@@ -145,14 +183,18 @@ def gd_command(args: argparse.Namespace) -> Result:
     instance = load_instance(args.file)
     from ntpverify.optim.gd import gd
 
-    return gd(instance, args.steps, eta=args.eta, checkpoints=args.checkpoints)
+    try:
+        return gd(instance, args.steps, eta=args.eta, checkpoints=args.checkpoints)
+    except Divergence as e:
+        raise BadInput(f"{args.file}: {e}; try a smaller --eta") from None
 
 
 @command(
     "search",
-    "search conjectures for counterexamples (shrunk, archived exactly); exit 1 if one is refuted",
+    "search conjectures for counterexamples (shrunk, archived exactly); exit 1 if one is refuted; "
+    "imports (runs) the Python files given",
     argument("specs", nargs="+", metavar="PATH[::NAME]",
-             help="a file of @ntpverify.conjecture functions, or ::NAME for one of them"),
+             help="a file of @ntpverify.conjecture functions, or ::NAME for one of them (imported)"),
     argument("--max-examples", type=positive_int, metavar="N",
              help="examples to generate per conjecture (default 200)"),
     argument("--seed", type=int, metavar="S", help="seed the search (default: random, and reported)"),
@@ -170,15 +212,25 @@ def search_command(args: argparse.Namespace) -> Result:
 
 @command(
     "replay",
-    "re-run archived counterexamples on their exact instances; exit 1 if any still fails",
-    argument("files", nargs="+", metavar="FILE", help="ntpverify.counterexample/1 files"),
+    "re-run archived counterexamples on their exact instances; exit 1 if any still fails; "
+    "imports conjecture code only from --conjecture-file, or with --trust-file",
+    argument("files", nargs="+", metavar="FILE", help="ntpverify.counterexample files (data, only read)"),
+    argument("--conjecture-file", metavar="PATH",
+             help="import the code of conjecture cases from PATH (their conjecture name is looked up there)"),
+    argument("--trust-file", action="store_true",
+             help="import the conjecture file each case names (replay.file), if its content hash "
+                  "matches: only for archives you trust"),
     JSON,
 )  # fmt: skip
 def replay_command(args: argparse.Namespace) -> Result:
     """``ntpverify replay FILE…``: does each archived case still fail?"""
+    if args.conjecture_file is not None and args.trust_file:
+        raise BadInput("argument --trust-file: not allowed with argument --conjecture-file")
+    for path in args.files:
+        regular_file(path)
     from ntpverify.tools.replay import replay
 
-    return replay(args.files)
+    return replay(args.files, args.conjecture_file, args.trust_file)
 
 
 @command(
@@ -187,7 +239,9 @@ def replay_command(args: argparse.Namespace) -> Result:
     argument("--profile", metavar="P", help="Hypothesis profile: ci, dev or thorough (default ci)"),
     argument("--jobs", type=positive_int, default=2, metavar="K", help="pytest-xdist workers (default 2)"),
     argument("--seed", type=int, metavar="S", help="Hypothesis seed (default: random, and reported)"),
-    argument("--out", default="reports/latest", metavar="DIR", help="report directory (default reports/latest)"),
+    argument("--out", default="reports/latest", metavar="DIR",
+             help="report directory (default reports/latest); replaced only if verify wrote it "
+                  "(marker file .ntpverify-report) or it is empty"),
     JSON,
 )  # fmt: skip
 def verify_command(args: argparse.Namespace) -> Result:
@@ -212,7 +266,10 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     """The parser with one sub-parser per registered command."""
-    parser = Parser(prog=PROG, description="Verify the implicit bias of next-token prediction.")
+    parser = Parser(prog=PROG, description="Verify the implicit bias of next-token prediction.",
+                    epilog="User code: only 'search' (its PATH arguments) and 'replay' (with "
+                           "--conjecture-file or --trust-file) import Python files; every other "
+                           "input is data, only read. Interrupted (Ctrl-C, SIGTERM): exit status 130.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in COMMANDS.values():
         sub = subparsers.add_parser(cmd.name, help=cmd.help, description=cmd.help)
@@ -233,9 +290,29 @@ def fail(message: str) -> None:
     print(f"{PROG}: {' '.join(message.split())}", file=sys.stderr)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM handler: unwind as Ctrl-C does, through every cleanup."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input/usage, 1 internal failure or
-    the result's ``exit_status``)."""
+    the result's ``exit_status``, 130 interrupted)."""
+    # signal handlers can only be set from the main thread (elsewhere, SIGTERM keeps its own)
+    handle = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if handle else None
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return INTERRUPTED
+    finally:
+        if handle:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    """:func:`main` without the signal handling."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse exits on --help and usage errors: return its status
@@ -243,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.run(args)
         output = render(result, getattr(args, "json", False))
-    except (BadInput, InputError) as e:
+    except (BadInput, InputError, Divergence) as e:
         fail(f"error: {e}")
         return 2
     except Exception as e:  # noqa: BLE001 - any other failure is ours, reported in one line

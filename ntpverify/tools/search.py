@@ -20,20 +20,27 @@ Verdicts: ``refuted`` (a certified counterexample that replays, archived), ``sur
 counterexample in ``max_examples`` examples, at most ``INCONCLUSIVE_BUDGET`` of them inconclusive),
 ``inconclusive`` (too many inconclusive examples, no example met the assumptions, a failure that
 did not replay, or a broken strategy). Conjectures are spread over ``jobs`` processes, each
-importing the conjecture file itself.
+importing the conjecture file itself. An interrupt (Ctrl-C, or SIGTERM turned into
+KeyboardInterrupt by the CLI) stops the parent, which terminates the workers and waits for them:
+the workers ignore Ctrl-C (the terminal sends it to the whole process group; the parent decides)
+and unwind on SIGTERM, so that an archive file being written is removed, not left half-written.
 """
 
 from __future__ import annotations
 
 import functools
 import multiprocessing
+import os
 import secrets
 import shutil
+import signal
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from queue import Empty
 from typing import Any, Literal
@@ -261,19 +268,70 @@ def run_conjecture(conj: Conjecture, max_examples: int, seed: int,
 # --- several conjectures, several processes ------------------------------------------------------
 
 _worker_progress: Progress | None = None
+_worker_busy = False  # a task is running in this worker (SIGTERM then unwinds it)
+#: Seconds the workers get to exit after SIGTERM before they are killed.
+_STOP_GRACE = 5.0
+
+
+def _worker_terminated(signum: int, frame: object) -> None:
+    """A worker's SIGTERM: unwind the running task (its cleanups run: a temporary archive file is
+    removed), or exit at once when idle."""
+    if _worker_busy:
+        raise KeyboardInterrupt
+    os._exit(1)
 
 
 def _init_worker(queue: Any) -> None:
-    """Pool initializer: progress goes to the parent through ``queue`` (None: no progress)."""
+    """Pool initializer: progress goes to the parent through ``queue`` (None: no progress); Ctrl-C
+    is left to the parent and SIGTERM unwinds (see the module docstring)."""
     global _worker_progress
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_terminated)
     if queue is not None:
         _worker_progress = _Throttled(lambda name, n: queue.put((name, n)))
 
 
 def _search_in_worker(file: str, name: str, max_examples: int, seed: int) -> SearchRecord:
-    """Pool task: import the conjecture file here and search the one named ``name``."""
-    (conj,) = select(file, name)
-    return run_conjecture(conj, max_examples, seed, _worker_progress)
+    """Pool task: import the conjecture file here and search the one named ``name``. Stopped by
+    SIGTERM, the worker exits once the task has unwound: the executor would otherwise hand it the
+    next task."""
+    global _worker_busy
+    _worker_busy = True
+    try:
+        (conj,) = select(file, name)
+        return run_conjecture(conj, max_examples, seed, _worker_progress)
+    except KeyboardInterrupt:
+        os._exit(1)
+    finally:
+        _worker_busy = False
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT in this process for the block (main thread only, where handlers are set):
+    processes started meanwhile ignore it from their first instruction, as Python keeps an
+    ignored SIGINT ignored, so that a Ctrl-C while a worker still imports prints no traceback
+    there. (The worker initializer sets it again, for workers started otherwise.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_workers() -> None:
+    """SIGTERM every worker of this process, SIGKILL those left after ``_STOP_GRACE``, and reap."""
+    workers = multiprocessing.active_children()
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(_STOP_GRACE)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 class _Throttled:
@@ -344,12 +402,18 @@ def _search_pool(conjectures: Sequence[Conjecture], max_examples: int, seed: int
                 return
 
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(queue,)) as pool:
-        futures = [pool.submit(_search_in_worker, c.file, c.name, max_examples, seed) for c in conjectures]
+        with _sigint_ignored():  # the workers start in submit() and inherit it (module docstring)
+            futures = [pool.submit(_search_in_worker, c.file, c.name, max_examples, seed) for c in conjectures]
         pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            drain()
-            for future in done if line else ():
-                if future.exception() is None:  # show the final count, which throttling may skip
-                    line(future.result().conjecture, future.result().examples)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                drain()
+                for future in done if line else ():
+                    if future.exception() is None:  # show the final count, which throttling may skip
+                        line(future.result().conjecture, future.result().examples)
+        except BaseException:  # an interrupt: no worker may outlive the parent
+            pool.shutdown(wait=False, cancel_futures=True)
+            _stop_workers()
+            raise
         return [f.result() for f in futures]
