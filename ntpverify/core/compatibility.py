@@ -9,12 +9,13 @@ incompatibility: ``Aᵀy = 0`` (r ⊥ range A) and ``bᵀy = 1``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ntpverify.core.geometry import Geometry, combine
+from ntpverify.core.geometry import SCALE_CAP, UNIT_ROUNDOFF, Geometry, combination_bound, combine
 from ntpverify.core.instance import Instance
+from ntpverify.core.scaling import normalized, representable, scaled_back
 from ntpverify.core.status import Inconclusive, Status
 
 #: Relative residual ``‖r‖ / max(1, ‖b‖)`` at or below which the system is declared solvable.
@@ -24,8 +25,6 @@ COMPATIBLE_RTOL = 1e-9
 #: At or above this relative residual the system is declared unsolvable (certificate required);
 #: in between nothing is decided (inconclusive).
 INCOMPATIBLE_RTOL = 1e-6
-#: Bound on the certificate's relative defect ``‖Σ_t y_t (e_z − e_a) h_jᵀ‖ / (Σ|y_t| ‖h_j‖)``.
-CERTIFICATE_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -46,6 +45,19 @@ class Compatibility:
     certificate: np.ndarray | None = None
     certificate_defect: float | None = None
     equations: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.intp))
+    #: What the incompatibility certificate proves: every solution has ‖W‖·max‖h_j‖ ≥ this.
+    certificate_bound: float | None = None
+
+    def rescaled(self, k: int) -> Compatibility:
+        """The result for ``H`` from the one for ``2^k H`` (scaling.py): ``W⋆ → 2^k W⋆``; the flag,
+        residuals (relative) and the certificate y (over scale-free right-hand sides) are unchanged."""
+        if k == 0 or self.W_star is None:
+            return self
+        W = scaled_back(self.W_star, k)
+        if not representable(W):
+            return replace(self, status=Status("inconclusive", "W⋆ is not representable in float64 at "
+                                               "this scale of H"), compatible=None, W_star=None)
+        return replace(self, W_star=W)
 
     def to_dict(self) -> dict:
         out = {"status": self.status.to_dict(), "residual": self.residual}
@@ -55,6 +67,8 @@ class Compatibility:
             out["farkas_y"] = self.certificate.tolist()
             out["farkas_equations"] = self.equations.tolist()
             out["certificate_defect"] = self.certificate_defect
+        if self.certificate_bound is not None:
+            out["solution_norm_lower_bound"] = self.certificate_bound
         return out
 
 
@@ -92,29 +106,40 @@ def compatibility_of(geo: Geometry) -> Compatibility:
     if not geo.rank_F.clear:
         return Compatibility(Status("inconclusive", f"rank of the equation system is ambiguous "
                                     f"(margin {geo.rank_F.margin:.2f} decades)"), None, None, rel)
-    if rel <= COMPATIBLE_RTOL:
+    # a residual is a backward error: W⋆ solves the equations with b − r exactly. Only a residual
+    # at the rounding level of the least-squares solve (first order: (n + d)·u·(1 + cond)·max(1,‖b‖),
+    # with a factor 64 of headroom) says "solvable"; a small one above it decides nothing
+    cond = float(s[0] / s[k - 1]) if k else 1.0
+    rounding = 64.0 * (b.size + geo.d) * UNIT_ROUNDOFF * (1.0 + cond)
+    if rel <= min(COMPATIBLE_RTOL, rounding):
         W = geo.lift(w)
         eq = equation_residual(geo, W)
         if eq > COMPATIBLE_RTOL:
             return Compatibility(Status("inconclusive", f"W⋆ misses its equations by {eq:.3g} when "
                                         "recomputed from H"), None, None, rel, eq)
         return Compatibility(Status("ok"), True, W, rel, eq)
-    if rel < INCOMPATIBLE_RTOL:
-        return Compatibility(Status("inconclusive", f"equation residual {rel:.3g} lies between "
-                                    f"{COMPATIBLE_RTOL:g} and {INCOMPATIBLE_RTOL:g}"), None, None, rel)
-    y = r / (r @ r)
+    y = r / (r @ b) if r @ b > 0 else r / (r @ r)  # bᵀy = 1 (r ⊥ range A makes r·b = r·r)
     defect = certificate_defect(geo, geo.eq_triples, y)
-    if defect > CERTIFICATE_RTOL or abs(b @ y - 1.0) > 1e-9:
-        return Compatibility(Status("inconclusive", f"incompatibility certificate failed its check "
-                                    f"(defect {defect:.3g})"), None, None, rel)
-    return Compatibility(Status("infeasible", "no W satisfies Definition 1; certificate y with "
-                                "Aᵀy = 0, bᵀy = 1 verified"), False, None, rel,
-                         certificate=y, certificate_defect=defect, equations=geo.eq_triples)
+    # ⟨W, C H⟩ = bᵀy = 1 for every solution W: all have ‖W‖·max‖h_j‖ ≥ bound; beyond the cap
+    # (relative to the log-ratios' size) no float64 W could be told from a non-solution
+    bound = combination_bound(geo, geo.eq_triples, y)
+    cap = SCALE_CAP * max(1.0, float(np.abs(b).max()))
+    if rel < INCOMPATIBLE_RTOL or not bound > cap:
+        return Compatibility(Status("inconclusive", f"equation residual {rel:.3g} (solvable needs ≤ "
+                                    f"{min(COMPATIBLE_RTOL, rounding):.3g}); the certificate proves only "
+                                    f"that every solution has ‖W‖·max‖h_j‖ ≥ {bound:.3g} (not above "
+                                    f"{cap:.3g})"), None, None, rel, certificate_bound=bound)
+    return Compatibility(Status("infeasible", f"no W satisfies Definition 1 with ‖W‖·max‖h_j‖ < {bound:.3g}; "
+                                "certificate y with Aᵀy = 0, bᵀy = 1 verified"), False, None, rel,
+                         certificate=y, certificate_defect=defect, equations=geo.eq_triples,
+                         certificate_bound=bound)
 
 
 def compatibility(inst: Instance) -> Compatibility:
-    """NTP_ℋ-compatibility (Definition 1) of ``inst``, with W⋆ or a verified certificate."""
-    return compatibility_of(Geometry(inst))
+    """NTP_ℋ-compatibility (Definition 1) of ``inst``, with W⋆ or a verified certificate; decided
+    on the normalized ``2^k H`` (scaling.py), so invariant under ``H → cH``."""
+    scaled, k = normalized(inst)
+    return compatibility_of(Geometry(scaled)).rescaled(k)
 
 
 def w_star(inst: Instance) -> np.ndarray | None:

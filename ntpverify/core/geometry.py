@@ -15,6 +15,7 @@ anchor form, equivalent under (a)).
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from functools import cached_property
 
 import numpy as np
@@ -99,6 +100,16 @@ def combine(triples: np.ndarray, coeffs: np.ndarray, m: int, V: int) -> np.ndarr
         np.add.at(C, (plus, j), coeffs)
         np.add.at(C, (minus, j), -coeffs)
     return C
+
+
+#: Certificates decide only beyond this scale-free bound (issue 13): a system whose solutions all
+#: have ``‖W‖·max_j‖h_j‖`` above it would need logits of size ≥ 1e12 against unit margins (or unit
+#: log-ratios), relative differences ≤ 1e-12, within ~10⁴ unit roundoffs of float64 logits — no
+#: float64 evaluation of the model can tell such a W from a non-solution. Below it, a certificate's
+#: verdict is inconclusive and states its bound.
+SCALE_CAP = 1e12
+#: Unit roundoff of float64.
+UNIT_ROUNDOFF = 2.0 ** -53
 
 
 class Geometry:
@@ -247,3 +258,27 @@ class Geometry:
         """Margin rows in F⊥ coordinates, ``M = A_in N`` (n_in × n): ``W = lift(N c)`` meets
         Definition 2 iff ``M c ≥ 1``."""
         return self.A_in @ self.Fperp_basis
+
+
+def combination_bound(geo: Geometry, rows: np.ndarray, coeffs: np.ndarray) -> float:
+    """The lower bound on ``‖W‖·max_j‖h_j‖`` that a combination of constraint rows proves for every
+    W of the system it certifies against: ``C H = Σ_t c_t (e_plus − e_minus) h_jᵀ`` with
+    ``⟨W, C H⟩ ≥ 1`` for every such W gives ``‖W‖ ≥ 1/‖C H‖`` (theory.md §9's argument with the
+    defect kept). Separability: margin multipliers ``y ≥ 0``, ``𝟙ᵀy = 1``, plus free equality
+    multipliers (``⟨W, CH⟩ = Σ y_t·margin_t ≥ 1``); compatibility: ``y`` over the equations with
+    ``bᵀy = 1`` (``⟨W, CH⟩ = bᵀy = 1``).
+
+    ``C H`` is evaluated on ``H`` scaled by a power of two to max ``‖h_j‖ ∈ [1, 2)`` (exact: no
+    underflow at 1e-300, no overflow at 1e300), plus a first-order rounding allowance
+    ``(terms + d)·u·√2 Σ|c_t|‖h_{j_t}‖``, so the bound holds for the exact combination."""
+    H = geo.inst.embeddings
+    hmax = float(np.linalg.norm(H, axis=1).max()) if H.size else 0.0
+    if not hmax > 0:
+        return math.inf  # every h_j = 0: ⟨W, C H⟩ = 0 < 1 for every W
+    scale = 2.0 ** -math.frexp(hmax)[1] * 2.0
+    Hs = H * scale
+    combo = combine(rows, coeffs, geo.m, geo.V) @ Hs
+    rounding = (len(rows) + geo.d + 2) * UNIT_ROUNDOFF * math.sqrt(2.0) * float(
+        np.sum(np.abs(coeffs) * np.linalg.norm(Hs[rows[:, 0]], axis=1)))
+    size = float(np.linalg.norm(combo)) + rounding
+    return math.inf if size == 0.0 else float(hmax * scale / size)

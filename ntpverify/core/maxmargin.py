@@ -22,7 +22,7 @@ residuals, recomputed in the original coordinates from H, are all ≤ ``KKT_RTOL
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.linalg import lstsq
@@ -30,6 +30,7 @@ from scipy.optimize import nnls
 
 from ntpverify.core.geometry import Geometry, combine
 from ntpverify.core.instance import Instance
+from ntpverify.core.scaling import normalized, representable, scaled_back
 from ntpverify.core.separability import Separability, definition2_violation, not_separable, separability_of
 from ntpverify.core.status import Inconclusive, State, Status
 
@@ -75,6 +76,19 @@ class MaxMargin:
     def margin(self) -> float | None:
         """``γ* = 1/‖W^mm‖``."""
         return None if self.norm is None else 1.0 / self.norm
+
+    def rescaled(self, k: int) -> MaxMargin:
+        """The result for ``H`` from the one for ``2^k H`` (scaling.py): ``W^mm`` and its norm scale
+        by ``2^k``, the multipliers by ``4^k``; the (relative) KKT residuals do not change."""
+        if k == 0 or self.W_mm is None:
+            return self
+        W, alpha = scaled_back(self.W_mm, k), scaled_back(self.alpha, 2 * k)
+        norm = None if self.norm is None else float(np.ldexp(self.norm, k))
+        if not representable(W, norm):
+            return replace(self, status=Status("inconclusive", "W^mm is not representable in float64 at "
+                                               "this scale of H"), W_mm=None, norm=None, alpha=None)
+        # the multipliers scale twice as fast: beyond float64's range they are dropped, W^mm stays
+        return replace(self, W_mm=W, norm=norm, alpha=alpha if representable(alpha) else None)
 
     def to_dict(self) -> dict:
         out: dict = {"status": self.status.to_dict(), "method": self.method, "kkt": dict(self.kkt)}
@@ -230,8 +244,10 @@ def decide(geo: Geometry, method: str = "nnls") -> tuple[Separability, MaxMargin
 
 
 def max_margin(inst: Instance, method: str = "nnls") -> MaxMargin:
-    """W^mm of ``inst`` (Definition 3), certified by its KKT conditions."""
-    return decide(Geometry(inst), method)[1]
+    """W^mm of ``inst`` (Definition 3), certified by its KKT conditions; computed on the normalized
+    ``2^k H`` (scaling.py), so invariant under ``H → cH``."""
+    scaled, k = normalized(inst)
+    return decide(Geometry(scaled), method)[1].rescaled(k)
 
 
 def w_mm(inst: Instance, method: str = "nnls") -> np.ndarray | None:

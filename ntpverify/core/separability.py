@@ -10,15 +10,16 @@ its right-hand sides sum to ``𝟙ᵀy = 1 > 0``. Both are re-checked in numpy a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import OptimizeResult, linprog
 
 from ntpverify.core.compatibility import certificate_defect
-from ntpverify.core.geometry import Geometry
+from ntpverify.core.geometry import SCALE_CAP, Geometry, combination_bound
 from ntpverify.core.instance import Instance
+from ntpverify.core.scaling import normalized, scaled_back
 from ntpverify.core.status import Status
 
 #: Normalized LP margin ``τ = t*/max_i ‖M_i‖₁`` above which the instance is declared separable.
@@ -27,8 +28,12 @@ SEPARABLE_MIN_MARGIN = 1e-9
 #: Witness check: every margin of the scaled witness must be ≥ 1 − this (and spreads on supports
 #: ≤ this, relative), recomputed from H.
 WITNESS_RTOL = 1e-7
-#: Farkas check: relative defect of the combination (see compatibility.certificate_defect).
-FARKAS_RTOL = 1e-9
+#: "Not separable" is declared only when the Farkas certificate proves that every separating W has
+#: ``‖W‖·max_j‖h_j‖`` above this (issue 13): such a separator has margins 1 against logits of size
+#: ≥ 1e12, relative margins ≤ 1e-12, within ~10⁴ unit roundoffs of its float64 logits: no float64
+#: evaluation of the model can tell it from a non-separator. Below the cap the verdict is
+#: inconclusive and states the bound; the bound is invariant under H → cH.
+SEPARATOR_SCALE_CAP = SCALE_CAP
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,15 @@ class Separability:
     farkas_y: np.ndarray | None = None
     farkas_rows: np.ndarray | None = None
     farkas_defect: float | None = None
+    #: What the Farkas combination proves: every separating W has ‖W‖·max‖h_j‖ ≥ this.
+    separator_bound: float | None = None
+
+    def rescaled(self, k: int) -> Separability:
+        """The result for ``H`` from the one for ``2^k H`` (scaling.py): the witness scales by
+        ``2^k``; the flag, LP margin, Farkas multipliers and the scale-free bound do not."""
+        if k == 0 or self.witness is None:
+            return self
+        return replace(self, witness=scaled_back(self.witness, k))
 
     def to_dict(self) -> dict:
         out: dict = {"status": self.status.to_dict(), "method": self.method, "lp_margin": self.lp_margin}
@@ -59,6 +73,8 @@ class Separability:
             out["farkas_y"] = self.farkas_y.tolist()
             out["farkas_rows"] = self.farkas_rows.tolist()
             out["farkas_defect"] = self.farkas_defect
+        if self.separator_bound is not None:
+            out["separator_norm_lower_bound"] = self.separator_bound
         return out
 
 
@@ -113,12 +129,15 @@ def not_separable(geo: Geometry, y: np.ndarray, margin: float | None, method: st
         return Separability(Status("inconclusive", "no nonnegative multipliers to certify with"), None,
                             margin, method)
     coeffs, rows, defect = farkas_certificate(geo, y / y.sum())
-    if defect > FARKAS_RTOL:
-        return Separability(Status("inconclusive", f"the Farkas certificate failed its check "
-                                   f"(defect {defect:.3g} > {FARKAS_RTOL:g})"), None, margin, method)
-    return Separability(Status("infeasible", "no W satisfies Definition 2; Farkas certificate "
-                               "verified"), False, margin, method, farkas_y=coeffs, farkas_rows=rows,
-                        farkas_defect=defect)
+    bound = combination_bound(geo, rows, coeffs)
+    if not bound > SEPARATOR_SCALE_CAP:
+        return Separability(Status("inconclusive", f"the Farkas certificate proves only that every "
+                                   f"separating W has ‖W‖·max‖h_j‖ ≥ {bound:.3g} (≤ the cap "
+                                   f"{SEPARATOR_SCALE_CAP:g}; defect {defect:.3g})"), None, margin, method,
+                            separator_bound=bound)
+    return Separability(Status("infeasible", f"no W satisfies Definition 2 with ‖W‖·max‖h_j‖ < {bound:.3g}; "
+                               "Farkas certificate verified"), False, margin, method, farkas_y=coeffs,
+                        farkas_rows=rows, farkas_defect=defect, separator_bound=bound)
 
 
 def separability_of(geo: Geometry) -> Separability:
@@ -145,5 +164,7 @@ def separability_of(geo: Geometry) -> Separability:
 
 
 def separability(inst: Instance) -> Separability:
-    """NTP-separability (Definition 2) of ``inst``, with a verified witness or Farkas certificate."""
-    return separability_of(Geometry(inst))
+    """NTP-separability (Definition 2) of ``inst``, with a verified witness or Farkas certificate;
+    decided on the normalized ``2^k H`` (scaling.py), so invariant under ``H → cH``."""
+    scaled, k = normalized(inst)
+    return separability_of(Geometry(scaled)).rescaled(k)

@@ -12,6 +12,7 @@ from ntpverify.core.geometry import Geometry
 from ntpverify.core.instance import Instance
 from ntpverify.core.maxmargin import MaxMargin, decide
 from ntpverify.core.model import entropy
+from ntpverify.core.scaling import normalized
 from ntpverify.core.separability import Separability
 from ntpverify.core.status import Status
 
@@ -129,7 +130,10 @@ def solve(inst: Instance, method: str = "nnls") -> Solution:
     """Entropy, F, compatibility with W⋆, separability, and W^mm, each verified and carrying a
     status. ``method="nnls"`` decides separability and W^mm with one LDP solve (fast);
     ``"clarabel"`` uses the HiGHS LP and cvxpy + Clarabel (independent; see maxmargin.py)."""
-    geo = Geometry(inst)
-    compat = compatibility_of(geo)
+    scaled, k = normalized(inst)
+    geo = Geometry(scaled)
+    compat = compatibility_of(geo).rescaled(k)
     sep, mm = decide(geo, method)
-    return Solution(inst, geo, entropy(inst), compat, sep, mm)
+    # the geometry callers combine with the objects is the instance's own (F and its rank
+    # decisions are the same; only its coordinates scale)
+    return Solution(inst, geo if k == 0 else Geometry(inst), entropy(inst), compat, sep.rescaled(k), mm.rescaled(k))

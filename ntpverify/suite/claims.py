@@ -179,6 +179,12 @@ CATALOGUE: tuple[Claim, ...] = (
           "W^mm from LDP-NNLS and from cvxpy+Clarabel (independent active sets) coincide, and the "
           "separability LP agrees with the LDP's feasibility.", "none", "1e-8 relative; " + _KKT,
           "structure:check_D6"),
+    Claim("D9", "derived", "every verdict is invariant under H → cH",
+          "For c > 0, solve(cH) decides compatibility and separability as solve(H) does (or leaves "
+          "them undecided where float64 cannot represent the objects), with W⋆(cH) = W⋆(H)/c and "
+          "W^mm(cH) = W^mm(H)/c.", "none",
+          "flags exactly; objects to 1e-8 relative (structure.MM_RTOL); c = mantissa·2^k for k over "
+          "±1000", "invariance:check_D9"),
     # --- special cases (theory.md §5) --------------------------------------------------------
     Claim("S1", "derived", "one-token supports",
           "A context with |S_j| = 1 adds no equation and V − 1 margin inequalities.", "some |S_j| = 1",
