@@ -168,12 +168,13 @@ def check_P1(inst: Instance, seed: int = 0, *, W_star: np.ndarray | None = None,
         if float(np.linalg.norm(W)) * h_max <= PROBE_MAX_LOGIT:
             lower = gap_lower_bound(inst, W) * (1.0 - GAP_ROUNDING_RTOL)
             ratios[name] = gap(inst, W) / lower
-    closest = min(ratios, key=ratios.get)
+    closest = min(ratios, key=ratios.__getitem__)
     verdicts = [holds("P1", ratios[closest] >= 1.0,
                       f"CE − ℋ ≥ Σπ_j ε_j(W) > 0 at {len(ratios)} finite probes; closest '{closest}': "
                       f"gap / lower bound = {ratios[closest]:.12g}",
                       "data processing: KL ≥ −log(1 − ε_j) ≥ ε_j (rounding 1e-12 relative)")]
     for t in path.times() if path is not None else ():
+        assert path is not None  # the loop runs only when it is set
         g = gap(inst, path.at(t))
         env = path.envelope(inst, t)
         verdicts.append(within("P1", g / env, 1.0,
@@ -311,13 +312,13 @@ def check_D1(inst: Instance, *, certificate: tuple[float, float, np.ndarray] | N
     B_cert = L / (2.0 * r)  # recomputed: a certificate's claimed radius is not trusted
     probes = {"zero": np.zeros((inst.V, inst.d)), "dual point": W_dual}
     both = sol.compatible and sol.separable
-    if both and sol.W_mm is not None:
+    if both and sol.W_star is not None and sol.W_mm is not None:  # compatible ⇒ W⋆ is set
         path = path_envelope(inst, sol.geometry, sol.W_star, sol.W_mm)
         probes.update({f"path t={t:.4g}": path.at(t) for t in path.times()})
     excess = {name: (L - np.linalg.norm(W) * r) - loss_gap(inst, W)
               for name, W in probes.items() if np.linalg.norm(W) <= B_cert}
     if excess:
-        worst = max(excess, key=excess.get)
+        worst = max(excess, key=excess.__getitem__)
         validity = within("D1", float(excess[worst]), PROBE_ROUNDING,
                           "Gibbs: CE(W) − ℋ ≥ L − ‖W‖‖r‖ for ‖W‖ ≤ B_cert",
                           f"certificate L = {L:.6g} (B_cert = {B_cert:.3g}) minus the gap at probe '{worst}'")
@@ -465,6 +466,7 @@ def check_P3(inst: Instance, *, svm: Callable[[Instance], SvmResult] = multiclas
     sol = solve(inst)
     if (gated := applies("P3", inst, sol)) is not None:
         return gated
+    assert sol.W_star is not None  # one-hot supports give no equations: compatible, W⋆ set
     exact = holds("P3", sol.F_dim == 0 and not np.any(sol.W_star) and entropy(inst) == 0.0,
                   f"dim F = {sol.F_dim}, ‖W⋆‖ = {np.linalg.norm(sol.W_star):.3g}, ℋ = {entropy(inst):.3g}")
     if exact.outcome == "fail" or sol.separable is None:
@@ -478,6 +480,9 @@ def check_P3(inst: Instance, *, svm: Callable[[Instance], SvmResult] = multiclas
         return agree
     if not sol.mm.status.ok:
         return inconclusive("P3", f"W^mm: {sol.mm.status.reason}")
+    # status ok ⇒ W^mm and its multipliers are set; separable and agreeing ⇒ the SVM is optimal, so W is set
+    assert sol.W_mm is not None and sol.mm.constraints is not None and sol.mm.alpha is not None
+    assert res.W is not None
     j, v, A = _svm_rows(inst)
     alpha = np.zeros((inst.m, inst.V))
     tj, _, tv = sol.mm.constraints.T

@@ -175,6 +175,7 @@ def budget_for(sol: Solution, eta: float, steps: int) -> int:
 
 def doubling_checkpoints(steps: int) -> list[int]:
     """``K, round(K/2), round(K/4), …, 1`` (descending, distinct) for ``K = steps``."""
+    ks: list[int]
     ks, k = [], float(steps)
     while k >= 1.0:
         if not ks or round(k) != ks[-1]:
@@ -289,7 +290,14 @@ def evidence(channel: str, observed: Sequence[np.ndarray], claimed: np.ndarray,
     """``error(X_i, C)`` for the claim and each competitor C over the window's observations X_i."""
     errs = {name: np.array([error(X, C) for X in observed]) for name, C in pool.items()}
     return Evidence(channel, np.array([error(X, claimed) for X in observed]), errs,
-                    {name: separation(C, claimed) for name, C in pool.items()}, floor)
+                    {name: _separated(separation(C, claimed)) for name, C in pool.items()}, floor)
+
+
+def _separated(s: float | None) -> float:
+    """A pool member's separation: pools come from :func:`competitors_of`, which keeps only the
+    candidates whose separation is not ``None``."""
+    assert s is not None
+    return s
 
 
 def latest_ratio(e: np.ndarray, c: np.ndarray, floor: float) -> float:
@@ -326,7 +334,7 @@ def contest(claim: str, ev: Evidence, r: Run, decisive: bool | None = None, tren
     if sharper is not None:
         ratios = {name: min(x, latest_ratio(sharper.claim, sharper.competitors[name], sharper.floor))
                   for name, x in ratios.items()}
-    worst = max(ratios, key=ratios.get, default=None)
+    worst = max(ratios, key=ratios.__getitem__, default=None)
     if worst is not None and ratios[worst] > PASS_RATIO:
         sep = ev.separation[worst]
         kind = ("unsettled F-part, unresolved rival" if not r.settled else
@@ -379,6 +387,7 @@ def direction_contest(claim: str, r: Run, W_mm: np.ndarray, W_star: np.ndarray,
     Both must pass for a pass; a fail needs the difference quotient to fail *and* the corrected
     direction to favour some competitor over the claim; anything else is inconclusive. ``label``
     prefixes the channel names (which run)."""
+    assert r.sol.W_mm is not None  # runs are of solved() solutions: W^mm certified
     pool = competitors_of(W_mm, r.sol.W_mm, rival_set, misalignment)
     quotients = [r.quotient(i) for i in range(WINDOW)]
     shifted = [r.W[i] - W_star for i in range(WINDOW)]
@@ -415,6 +424,7 @@ def F_contest(claim: str, r: Run, W_star: np.ndarray, rival_set: Mapping[str, np
               label: str = "") -> Verdict:
     """P6b's evidence on one run: ``‖P_F W_{k_i} − W_star‖`` over the window against the F-part
     rivals' distances (``label`` prefixes the channel name)."""
+    assert r.sol.W_star is not None  # every claim with an F-contest requires compatibility: W⋆ is set
     pool = competitors_of(W_star, r.sol.W_star, rival_set, relative_distance)
     ev = evidence(f"{label}‖P_F W_k − W⋆‖", [r.F_part(i) for i in range(WINDOW)], W_star, pool,
                   lambda X, C: float(np.linalg.norm(X - C)), relative_distance, distance_floor(r))
@@ -444,5 +454,7 @@ def solved_with_rivals(inst: Instance, claim: str) -> tuple[Solution, dict[str, 
 def claimed(sol: Solution, W_mm: np.ndarray | None,
             W_star: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The claimed limits: the overrides, else the solver's."""
+    # sol is from solved() (W^mm certified) for a claim that requires compatibility (W⋆ set)
+    assert sol.W_mm is not None and sol.W_star is not None
     return (sol.W_mm if W_mm is None else np.asarray(W_mm, dtype=float),
             sol.W_star if W_star is None else np.asarray(W_star, dtype=float))

@@ -324,7 +324,7 @@ def check_I4(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
         gaps = loss_gap(inst, Wk), loss_gap(inst, Wn)
         violation = gaps[1] - gaps[0] + decrement
         allowance = (gap_rounding(inst, Wk) + gap_rounding(inst, Wn)
-                     + max(np.linalg.norm(gk), np.linalg.norm(gn))
+                     + max(float(np.linalg.norm(gk)), float(np.linalg.norm(gn)))
                      * step_deviation(inst, eta, k, w0, float(np.linalg.norm(Wk)), float(np.linalg.norm(Wn)))
                      + (inst.m + inst.V + inst.d) * U * decrement)
         verdicts.append(bounded("I4", violation, allowance, "first-order rounding model (exact.gap_rounding, "
@@ -335,7 +335,7 @@ def check_I4(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
 
 # --- I6: equivariance --------------------------------------------------------------------------
 
-def householder(v: Sequence[float]) -> np.ndarray:
+def householder(v: Sequence[float] | np.ndarray) -> np.ndarray:
     """``Q = I − 2vvᵀ/vᵀv`` (orthogonal and symmetric; exact when the entries of v are ±1 on a number
     of positions that is a power of two, as drawn by the property)."""
     v = np.asarray(v, dtype=float)

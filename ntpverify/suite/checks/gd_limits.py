@@ -149,7 +149,7 @@ def check_P6b(inst: Instance, steps: int = DEFAULT_STEPS, W_star: np.ndarray | N
 PI_INDEPENDENCE_RTOL = 1e-9
 
 
-def reweighted(inst: Instance, weights: Sequence[float]) -> Instance:
+def reweighted(inst: Instance, weights: Sequence[float] | np.ndarray) -> Instance:
     """``inst`` with context weights ``weights`` (normalized to sum 1)."""
     pi = np.asarray(weights, dtype=float)
     return Instance(inst.embeddings, pi / pi.sum(), inst.next_token_probs,
@@ -201,6 +201,9 @@ def check_P6c(inst: Instance, steps: int = DEFAULT_STEPS, W0: np.ndarray | None 
     if isinstance(sets, Verdict):
         return sets
     W_mm, W_star = claimed(sol, W_mm, W_star)
+    # both are solved() solutions of a claim that requires compatibility: W^mm and W⋆ are set
+    assert sol.W_mm is not None and sol.W_star is not None
+    assert sol_pi.W_mm is not None and sol_pi.W_star is not None
     drift = max(relative_distance(sol_pi.W_mm, sol.W_mm), relative_distance(sol_pi.W_star, sol.W_star))
     verdicts = [within("P6c", drift, PI_INDEPENDENCE_RTOL, "certification level of W⋆ and W^mm",
                        "solver limits of the re-weighted instance vs the original")]

@@ -130,6 +130,7 @@ def check_C1(inst: Instance, steps: int = DEFAULT_STEPS, W_star: np.ndarray | No
 
 def envelope_ratio(r: Run, gap: float) -> float:
     """``ηK (CE(W_K) − ℋ)/‖W^mm‖²``, which tends to 1 in the log-growth regime (module docstring)."""
+    assert r.sol.W_mm_norm is not None  # runs are of solved() solutions: W^mm certified
     return r.eta * r.ks[0] * gap / r.sol.W_mm_norm ** 2
 
 
@@ -137,7 +138,11 @@ def forcing_envelope(r: Run, gap: float) -> float:
     """``D_K = 2 max_j‖h_j‖ (CE(W_K) − ℋ)/μ_F``: what the off-support mass can hold the F-part
     away from W⋆ by (module docstring; μ_F of evidence.curvature_F)."""
     h_max = float(np.linalg.norm(r.sol.instance.embeddings, axis=1).max())
-    return 2.0 * h_max * gap / curvature_F(r.sol)
+    mu_F = curvature_F(r.sol)
+    # None only if F = {0}: then P_F W_k = 0 = W⋆, so decide_C1 gets here only for a W⋆ override
+    # off F, which raised before too (a float divided by None)
+    assert mu_F is not None
+    return 2.0 * h_max * gap / mu_F
 
 
 def decide_C1(r: Run, W_star: np.ndarray) -> Verdict:
@@ -161,6 +166,7 @@ def decide_C1(r: Run, W_star: np.ndarray) -> Verdict:
     verdict = first_failure(verdicts)
     envelope = envelope_ratio(r, float(gap[0]))
     if verdict.outcome == "fail" and envelope < ENVELOPE_MIN:
+        assert r.sol.W_mm_norm is not None  # runs are of solved() solutions: W^mm certified
         reach = r.sol.W_mm_norm ** 2 / (r.eta * float(gap[0]))
         return inconclusive("C1", f"plateau: ηK (CE − ℋ)/‖W^mm‖² = {envelope:.3g} < {ENVELOPE_MIN:g} at "
                                   f"K = {r.ks[0]}, the 1/(ηk) regime starts near k = {reach:.2g} "
@@ -198,6 +204,7 @@ def check_C2(inst: Instance, steps: int = DEFAULT_STEPS, W_mm: np.ndarray | None
 
 def decide_C2(r: Run, W_mm: np.ndarray, rival_set: dict[str, np.ndarray]) -> Verdict:
     """C2's decision on a run (see :func:`check_C2`)."""
+    assert r.sol.W_mm is not None  # runs are of solved() solutions: W^mm certified
     pool = competitors_of(W_mm, r.sol.W_mm, rival_set, relative_distance)
     ratio = increment_ratios(r, W_mm)
     channel = f"δ = ‖(W_2k − W_k)/log 2 − W_mm‖/‖W_mm‖ (increment ratio of ‖P_F⊥ W_k‖ {ratio[0]:.4g})"

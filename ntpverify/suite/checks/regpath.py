@@ -115,6 +115,7 @@ Balls = list[tuple[float, Ball]]
 
 def path_grid(sol: Solution, B_max: float) -> list[float]:
     """``1, 2, 4, …, B_end`` with ``B_end`` the first power of two ``≥ max(B_max, T_END·‖W^mm‖)``."""
+    assert sol.W_mm_norm is not None  # callers pass a solution with W^mm certified (check_P4 gates on it)
     k_end = math.ceil(math.log2(max(B_max, T_END * sol.W_mm_norm, 1.0)))
     return [2.0 ** k for k in range(k_end + 1)]
 
@@ -206,10 +207,16 @@ def sin_angle(A: np.ndarray, R: np.ndarray) -> float:
 
 # --- sub-verdicts ---------------------------------------------------------------------------------
 
+def _W(p: PathPoint) -> np.ndarray:
+    """``p.W`` of a certified point (only paths whose every point is ``ok``, so has ``W``, are judged)."""
+    assert p.W is not None
+    return p.W
+
+
 def _norm_verdict(points: list[PathPoint]) -> Verdict:
     """``‖Ŵ_B‖ = B`` at every point: certified by the KKT conditions with ``λ = e^μ > 0`` (so Ŵ_B is the
     minimizer, on the sphere), reported here with its observed error."""
-    worst = max(abs(float(np.linalg.norm(p.W)) - p.B) / p.B for p in points)
+    worst = max(abs(float(np.linalg.norm(_W(p))) - p.B) / p.B for p in points)
     return within("P4", worst, NORM_RTOL, "claim catalogue: ‖Ŵ_B‖ = B to 1e-9",
                   f"max |‖Ŵ_B‖ − B|/B over the {len(points)} certified points B = 1 … {points[-1].B:g}")
 
@@ -243,6 +250,7 @@ def _limit_verdicts(limit: _Limit, balls: Balls) -> list[Verdict]:
                   f"rounding slack {limit.slack_rtol:g} relative", f"distance of the claimed {what} limit beyond "
                   f"the radius {radius:.3g} of the path's ball, worst at B = {B:g}")]
     final, B_end = _final(balls), balls[-1][0]
+    assert final is not None  # balls is not empty
     tol = limit.final_rtol * limit.unit(final)
     if final.radius > tol:
         return out + [inconclusive("P4", f"{what} ball still {final.radius:.3g} > {tol:.3g} at B = {B_end:g}: "
@@ -272,7 +280,7 @@ def _rate_gates(points: list[PathPoint], W_mm: np.ndarray, dist_F: list[float], 
     """The tail gates of the module docstring: sin∠ and the F-distance nonincreasing, and
     ``1 − cos ≤ C/B²`` with ``C`` fitted on the tail (``B·sin∠`` grows ≤ RATE_GROWTH)."""
     tail = points[-TAIL_POINTS:]
-    sines = [sin_angle(p.W, W_mm) for p in tail]
+    sines = [sin_angle(_W(p), W_mm) for p in tail]
     offsets = [p.B * s for p, s in zip(tail, sines)]
     one_minus_cos = [1.0 - math.sqrt(max(1.0 - s * s, 0.0)) for s in sines]
     dF = dist_F[-TAIL_POINTS:]
@@ -289,9 +297,9 @@ def _rate_gates(points: list[PathPoint], W_mm: np.ndarray, dist_F: list[float], 
 
 def _balls(geo: Geometry, points: list[PathPoint], sigma: float) -> tuple[Balls, Balls]:
     """``(B, ball)`` pairs along the path: one F-ball per point, and its direction balls."""
-    F_balls = [(p.B, F_ball(geo, p.W, sigma)) for p in points]
-    dir_balls = [(p.B, ball) for before, p in zip([None] + points[:-1], points)
-                 for ball in direction_balls(geo, p.W, None if before is None else before.W)]
+    F_balls = [(p.B, F_ball(geo, _W(p), sigma)) for p in points]
+    dir_balls = [(p.B, ball) for before, p in zip([None, *points[:-1]], points)
+                 for ball in direction_balls(geo, _W(p), None if before is None else before.W)]
     return F_balls, dir_balls
 
 
@@ -344,6 +352,7 @@ def check_P4(inst: Instance, B_max: float = DEFAULT_B_MAX, *, W_mm: np.ndarray |
     if sol.W_mm is None:
         return inconclusive("P4", f"W^mm not certified: compatible = {sol.compatible}, "
                             f"separable = {sol.separable}")
+    assert sol.W_star is not None  # compatible (gated above) ⇒ W⋆ is set
     try:
         F_limit, dir_limit = _limits(sol, sol.W_mm if W_mm is None else np.asarray(W_mm, dtype=float),
                                      sol.W_star if W_star is None else np.asarray(W_star, dtype=float))
@@ -353,7 +362,7 @@ def check_P4(inst: Instance, B_max: float = DEFAULT_B_MAX, *, W_mm: np.ndarray |
     grid = path_grid(sol, B_max)
     verdict = None
     for extra in (0, EXTRA_DOUBLINGS):
-        points = [p if p.W is None else certify(sol.geometry, p.B, p.W, p.log_lam)  # trust no solver's word
+        points = [p if p.W is None or p.log_lam is None else certify(sol.geometry, p.B, p.W, p.log_lam)  # trust no solver's word
                   for p in path(inst, grid + [grid[-1] * 2.0 ** k for k in range(1, extra + 1)], solution=sol)]
         bad = [p for p in points if not p.status.ok]
         if bad:  # on the extension, the first path's reason is the informative one
@@ -361,4 +370,5 @@ def check_P4(inst: Instance, B_max: float = DEFAULT_B_MAX, *, W_mm: np.ndarray |
         verdict = _judge(sol.geometry, points, F_limit, dir_limit, sigma)
         if verdict.outcome != "inconclusive":
             break
+    assert verdict is not None  # the loop ran at least once
     return verdict

@@ -130,6 +130,8 @@ def off_F_solution(sol: Solution) -> np.ndarray:
     """``W⋆ + X`` with ``X = (W^mm/‖W^mm‖)·max(‖W⋆‖, 1)`` ∈ F⊥∖{0}: a solution of Definition 1's
     equations (X adds nothing on any support) that is not in F, at distance ``max(‖W⋆‖, 1)`` from
     W⋆. W^mm is used for X because it lies in F⊥ ∩ span{h_j}, so X moves the logits."""
+    # rivals are built for claims that require compatibility and separability, with W^mm certified
+    assert sol.W_star is not None and sol.W_mm is not None and sol.W_mm_norm is not None
     return sol.W_star + sol.W_mm * (max(float(np.linalg.norm(sol.W_star)), 1.0) / sol.W_mm_norm)
 
 
@@ -139,6 +141,7 @@ def mm_without_constraint(sol: Solution) -> np.ndarray:
     row but that one: a solver that drops a constraint."""
     geo = sol.geometry
     keep = np.ones(geo.M_perp.shape[0], dtype=bool)
+    assert sol.mm.alpha is not None  # W^mm certified (as for every rival), so its multipliers are set
     keep[int(np.argmax(sol.mm.alpha))] = False
     return geo.lift(_min_norm_ldp(geo.M_perp[keep]))
 

@@ -89,6 +89,7 @@ def check_S1(inst: Instance, *,
                 holds("S1", compat.compatible == sub_compat.compatible,
                       f"compatible: {compat.compatible} with, {sub_compat.compatible} without them")]
     if compat.compatible and sub_compat.compatible:
+        assert compat.W_star is not None and sub_compat.W_star is not None  # compatible ⇒ W⋆ is set
         scale = max(1.0, float(np.linalg.norm(compat.W_star)))
         verdicts.append(within("S1", float(np.linalg.norm(sub_compat.W_star - compat.W_star)) / scale, D3_RTOL,
                                "SVD solve residuals", "W⋆ with and without them (relative to max(1, ‖W⋆‖))"))
@@ -128,6 +129,9 @@ def check_S2(inst: Instance, *, W_mm: np.ndarray | None = None) -> Verdict:
         W_drop = dropped_full_support(inst)
     except Inconclusive as e:
         return first_failure([counts, inconclusive("S2", e.reason)])
+    # some context has full support (gated), so W' exists; it exists only if some other context has
+    # not, and then separable and decided ⇒ W^mm is set
+    assert W_drop is not None and W is not None
     h = np.linalg.norm(inst.embeddings, axis=1)
     spread_drop = _logit_spread(inst, full, W_drop)
     verdicts = [counts,

@@ -70,6 +70,7 @@ def check_S3(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
     W0 = as_matrix(inst, W0)
     eta = step_size(inst, eta)
     Wstar = sol.W_star
+    assert Wstar is not None  # compatible (gated above) ⇒ W⋆ is set
     gap_star = loss_gap(inst, Wstar)
     rhs = float(np.abs(sol.geometry.eq_rhs).max(initial=0.0))
     residual = (sol.compat.equation_residual or 0.0) * max(1.0, rhs)
@@ -106,6 +107,7 @@ def certified_bound(inst: Instance, gap_bound: GapBound | None) -> tuple[float, 
     ``‖r‖ = L/(2B_cert)``), hence ``≥ L/2`` on the ball ``‖W‖ ≤ B_cert``."""
     if gap_bound is None:
         from ntpverify.suite.checks.conditions import certified_gap_lower_bound as gap_bound  # D1's check module
+    assert gap_bound is not None  # bound by the import above (mypy does not narrow on an import)
     L, B_cert = gap_bound(inst)[:2]
     return float(L), float(B_cert)
 

@@ -141,6 +141,7 @@ def check_D3(inst: Instance, seed: int = 0, *, W_star: np.ndarray | None = None)
         return gated
     geo, compat = sol.geometry, sol.compat
     W_star = compat.W_star if W_star is None else W_star
+    assert W_star is not None  # compatible (gated above) ⇒ W⋆ is set
     rng = np.random.default_rng(seed)
     W_other = another_solution(geo, geo.eq_rhs, rng)
     if equation_residual(geo, W_other) > D3_RTOL:
@@ -150,6 +151,7 @@ def check_D3(inst: Instance, seed: int = 0, *, W_star: np.ndarray | None = None)
     other_pi = compatibility_of(Geometry(_reweighted(inst, rng)))
     if other_pi.compatible is not True:
         return inconclusive("D3", f"re-weighted instance: {other_pi.status.reason}")
+    assert other_pi.W_star is not None  # compatible ⇒ W⋆ is set
     return first_failure([
         within("D3", equation_residual(geo, W_star), D3_RTOL, "SVD solve residuals",
                "W⋆ solves Definition 1 (relative residual)"),
@@ -246,6 +248,7 @@ def check_D4(inst: Instance, seed: int = 0, *, solver: MaxMarginSolver = max_mar
         if got is None:
             verdicts.append(holds("D4", False, f"{name}: the transformed instance has no W^mm"))
         else:
+            assert expected is not None  # W is not None here, so every transformed W^mm is set
             verdicts.append(within("D4", rel_diff(got, expected), MM_RTOL, "two KKT-certified W^mm",
                                    f"{name}: W^mm of the transformed instance vs the transformed W^mm"))
     return first_failure(verdicts)
@@ -290,6 +293,8 @@ def check_D5(inst: Instance, *, W_mm: np.ndarray | None = None, W_star: np.ndarr
         return inconclusive("D5", f"W^mm: {sol.mm.status.reason}; compatibility: {sol.compat.status.reason}")
     W_mm = sol.W_mm if W_mm is None else W_mm
     W_star = sol.W_star if W_star is None else W_star
+    # status ok ⇒ W^mm is set; orthogonal h_j ⇒ the system is solvable, so compatible and W⋆ is set
+    assert W_mm is not None and W_star is not None
     star = closed_form_w_star(inst)
     return first_failure([
         within("D5", rel_diff(W_mm, closed_form_w_mm(inst)), D5_RTOL, "rounding", "W^mm vs its closed form"),
@@ -310,6 +315,12 @@ SOLVERS: Mapping[str, GeometrySolver] = {"nnls": partial(decide, method="nnls"),
                                          "clarabel": partial(decide, method="clarabel")}
 
 
+def _W_mm(mm: MaxMargin) -> np.ndarray:
+    """``mm.W_mm`` of a result whose status is ok (then it is set)."""
+    assert mm.W_mm is not None
+    return mm.W_mm
+
+
 def check_D6(inst: Instance, *, solvers: Mapping[str, GeometrySolver] = SOLVERS) -> Verdict:
     """D6: the two pipelines (``solvers``; override one to test another) agree on separability (the
     LDP's feasibility and the LP's decision), each returned W^mm meets Definition 3's KKT conditions
@@ -328,12 +339,13 @@ def check_D6(inst: Instance, *, solvers: Mapping[str, GeometrySolver] = SOLVERS)
                 holds("D6", len(set(states.values())) == 1, f"W^mm states {states}")]
     solved = {name: mm for name, mm in mms.items() if mm.status.ok}
     for name, mm in solved.items():
-        kkt = kkt_residuals(geo, mm.W_mm, mm.alpha)
-        worst = max(kkt, key=kkt.get)
+        assert mm.alpha is not None  # status ok ⇒ the multipliers are set
+        kkt = kkt_residuals(geo, _W_mm(mm), mm.alpha)
+        worst = max(kkt, key=kkt.__getitem__)
         verdicts.append(within("D6", kkt[worst], KKT_RTOL, "maxmargin.KKT_RTOL",
                                f"{name}: KKT residual {worst} of its W^mm, re-checked from H"))
     if len(solved) == len(mms) >= 2:
         (a, mm_a), *others = solved.items()
-        verdicts += [within("D6", rel_diff(mm_b.W_mm, mm_a.W_mm), MM_RTOL, "two KKT-certified W^mm",
+        verdicts += [within("D6", rel_diff(_W_mm(mm_b), _W_mm(mm_a)), MM_RTOL, "two KKT-certified W^mm",
                             f"W^mm by {b} vs by {a}") for b, mm_b in others]
     return first_failure(verdicts)
