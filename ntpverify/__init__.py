@@ -6,20 +6,19 @@ Public API (theory.md notation): instances (:class:`Instance`), the model (:func
 :func:`compatibility`, :func:`w_star`, :func:`separability`, :func:`max_margin`, :func:`w_mm`).
 """
 
+from ntpverify._version import __version__ as __version__
 from ntpverify.core.compatibility import Compatibility, compatibility, w_star
-from ntpverify.suite.enforcement import target
-from ntpverify.tools.conjecture import conjecture
 from ntpverify.core.errors import InputError
-from ntpverify.optim.gd import Checkpoint, Trajectory, gd
 from ntpverify.core.instance import Instance
 from ntpverify.core.maxmargin import MaxMargin, max_margin, w_mm
 from ntpverify.core.model import default_step, entropy, gradient, loss, loss_gap
 from ntpverify.core.separability import Separability, separability
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive, Status
-from ntpverify.core.subspace import FBasis, F_basis, project_F, project_F_perp
-
-from ntpverify._version import __version__ as __version__
+from ntpverify.core.subspace import F_basis, FBasis, project_F, project_F_perp
+from ntpverify.optim.gd import Checkpoint, Trajectory, gd
+from ntpverify.suite.enforcement import target
+from ntpverify.tools.conjecture import conjecture
 
 __all__ = [
     "Checkpoint", "Compatibility", "F_basis", "FBasis", "Inconclusive", "InputError", "Instance",

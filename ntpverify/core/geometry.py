@@ -14,8 +14,8 @@ anchor form, equivalent under (a)).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import math
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np

@@ -47,8 +47,8 @@ one curve with two parameterizations, and this one function serves both.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 

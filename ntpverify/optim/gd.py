@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
-from ntpverify.optim import kernels
 from ntpverify.core.instance import Instance
 from ntpverify.core.model import default_step, loss_gap
 from ntpverify.core.solution import Solution, solve
+from ntpverify.optim import kernels
 
 #: The most steps one run may take. 10^8 steps of the smallest shapes already take about a minute
 #: (0.4 µs each, kernels.py); the cap keeps a typo such as ``--steps 10**30`` from running unbounded.

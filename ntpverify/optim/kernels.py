@@ -80,7 +80,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Callable, Literal, TypedDict
+from collections.abc import Callable
+from typing import Literal, TypedDict
 
 import numpy as np
 import numpy.typing as npt

@@ -144,7 +144,7 @@ def write(claim: dict[str, Any], verdict: Verdict, inst: Instance, params: dict[
         "detail": verdict.detail,
         "package_version": __version__,
         "git_revision": git_revision(),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "hypothesis": hypothesis or {},
         "replay": {**(replay or {"kind": "claim"}), "command": f"ntpverify replay {path}"},
     }

@@ -11,8 +11,9 @@ replay`` re-runs on an archived one; ``properties`` lists the test files that ex
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 Kind = Literal["paper", "derived", "conjecture"]
 

@@ -9,7 +9,7 @@ accepted, so the rejection is the wrong object's, not the case's. A control that
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from ntpverify import data
 from ntpverify.core.instance import Instance
@@ -17,7 +17,7 @@ from ntpverify.core.solution import Solution, solve
 from ntpverify.suite.verdict import Verdict
 
 
-@lru_cache(maxsize=None)
+@cache
 def case(name: str) -> Instance:
     """The shipped example instance whose file name starts with ``name`` (``"example-E"``)."""
     matches = sorted(data.DIR.glob(f"{name}*.json"))
@@ -26,7 +26,7 @@ def case(name: str) -> Instance:
     return Instance.load(matches[0])
 
 
-@lru_cache(maxsize=None)
+@cache
 def solved(name: str) -> tuple[Instance, Solution]:
     """``(case(name), solve(case(name)))``, computed once per process."""
     inst = case(name)

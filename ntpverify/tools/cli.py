@@ -120,7 +120,7 @@ def positive_float(text: str) -> float:
 def increasing_ints(text: str) -> list[int]:
     """A comma-separated, strictly increasing list of positive integers, e.g. ``10,100,1000``."""
     values = [positive_int(part.strip()) for part in text.split(",")]
-    if any(a >= b for a, b in zip(values, values[1:])):
+    if any(a >= b for a, b in zip(values, values[1:], strict=False)):
         raise argparse.ArgumentTypeError(f"expected strictly increasing integers, got {text!r}")
     return values
 

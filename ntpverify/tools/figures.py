@@ -34,8 +34,8 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from ntpverify import data  # noqa: E402
-from ntpverify.optim.gd import Trajectory, gd  # noqa: E402
 from ntpverify.core.solution import solve  # noqa: E402
+from ntpverify.optim.gd import Trajectory, gd  # noqa: E402
 
 RATE_INSTANCES = ("example-B", "example-C-two-dims-three-contexts", "example-D-full-support-context",
                   "example-H-orthonormal")

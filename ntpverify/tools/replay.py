@@ -35,7 +35,6 @@ from ntpverify.suite import archive, claims
 from ntpverify.suite.verdict import Verdict
 from ntpverify.tools.conjecture import evaluate_once, select
 
-
 #: Archived params that are V×d matrices (nested lists of finite numbers, or null).
 MATRIX_PARAMS = ("W", "W0", "W_mm", "W_star")
 

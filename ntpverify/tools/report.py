@@ -20,9 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ntpverify.suite import archive
-from ntpverify.suite import claims
 from ntpverify.core import exactjson
+from ntpverify.suite import archive, claims
 from ntpverify.suite.verdict import INCONCLUSIVE_BUDGET
 
 FORMAT = "ntpverify.report/1"
@@ -145,7 +144,7 @@ def provenance(profile: str, seed: int | str | None, jobs: int, wall_seconds: fl
     return {
         "package": f"ntpverify {__version__}",
         "git_revision": archive.git_revision(),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "profile": profile,
         "seed": seed,
         "jobs": jobs,

@@ -49,13 +49,11 @@ import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, event, example, given, settings
 from hypothesis.errors import Flaky, Unsatisfiable, UnsatisfiedAssumption
 
-from ntpverify.suite import archive
 from ntpverify import data
-from ntpverify.suite import profiles
-from ntpverify.suite import results
-from ntpverify.tools.conjecture import Conjecture, evaluate, evaluate_once, select
 from ntpverify.core.instance import Instance
+from ntpverify.suite import archive, profiles, results
 from ntpverify.suite.verdict import INCONCLUSIVE_BUDGET, Verdict
+from ntpverify.tools.conjecture import Conjecture, evaluate, evaluate_once, select
 
 DEFAULT_MAX_EXAMPLES = profiles.BUDGETS["search"].solver_examples
 Status = Literal["refuted", "survived", "inconclusive"]
@@ -254,6 +252,7 @@ def run_conjecture(conj: Conjecture, max_examples: int, seed: int,
         results.current_claim = None
     seconds = time.perf_counter() - start
     found = generated.found or edge.found
+    status: Status
     if found is not None:
         status, detail = "refuted", found.verdict.detail
         path = _archive(conj, found, seed, max_examples)
@@ -338,7 +337,8 @@ class _Throttled:
     """Forward progress at most every ``interval`` seconds per conjecture (terminals are slow)."""
 
     def __init__(self, send: Progress, interval: float = 0.2) -> None:
-        self.send, self.interval, self.last = send, interval, {}
+        self.send, self.interval = send, interval
+        self.last: dict[str, float] = {}
 
     def __call__(self, name: str, n: int) -> None:
         now = time.monotonic()
@@ -409,9 +409,10 @@ def _search_pool(conjectures: Sequence[Conjecture], max_examples: int, seed: int
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 drain()
-                for future in done if line else ():
-                    if future.exception() is None:  # show the final count, which throttling may skip
-                        line(future.result().conjecture, future.result().examples)
+                show = line
+                for future in done if show is not None else ():
+                    if show is not None and future.exception() is None:  # the final count, which
+                        show(future.result().conjecture, future.result().examples)  # throttling may skip
         except BaseException:  # an interrupt: no worker may outlive the parent
             pool.shutdown(wait=False, cancel_futures=True)
             _stop_workers()

@@ -40,11 +40,8 @@ from typing import Any
 from hypothesis import settings
 
 from ntpverify.core.errors import InputError
-from ntpverify.suite import archive
-from ntpverify.tools import figures
-from ntpverify.suite import profiles
-from ntpverify.tools import report
-from ntpverify.suite import results
+from ntpverify.suite import archive, profiles, results
+from ntpverify.tools import figures, report
 
 #: Profiles that verify accepts, and the default: ``ci`` is derandomized, without an example
 #: database, and meets issue 3's budgets (200 solver examples, 50 GD examples of 1e5 steps).

@@ -18,8 +18,8 @@ Every check takes the object under test as an overridable keyword (``W_mm=None``
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from ntpverify.core.separability import WITNESS_RTOL, definition2_violation
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
 from ntpverify.suite.applicability import applies
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, vacuous, within
 
 # --- P1 ------------------------------------------------------------------------------------------
 

@@ -58,14 +58,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ntpverify.optim.gd import Trajectory, gd
 from ntpverify.core.instance import Instance
 from ntpverify.core.model import default_step, kl_terms, logits
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
+from ntpverify.optim.gd import Trajectory, gd
 from ntpverify.suite.applicability import applies
-from ntpverify.suite.verdict import Verdict, first_failure, inconclusive, within
 from ntpverify.suite.checks import rivals
+from ntpverify.suite.verdict import Verdict, first_failure, inconclusive, within
 
 #: GD steps when a caller gives none: the ci budget (profiles.BUDGETS["ci"].gd_steps, issue 5).
 DEFAULT_STEPS = 100_000
@@ -147,7 +147,7 @@ def curvature_F(sol: Solution) -> float | None:
         return None
     inst = sol.instance
     hess = sum(pi * np.kron(np.diag(p) - np.outer(p, p), np.outer(g, g))
-               for pi, p, g in zip(inst.weights, inst.next_token_probs, geo.G))
+               for pi, p, g in zip(inst.weights, inst.next_token_probs, geo.G, strict=False))
     Q = geo.F_basis
     return float(np.linalg.eigvalsh(Q @ hess @ Q.T)[0])
 

@@ -14,22 +14,29 @@ needs one, the limit ``W_mm`` as overridable arguments: the negative controls fe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 from scipy.special import logsumexp
 
-from ntpverify.optim.gd import Trajectory, default_checkpoints, gd
 from ntpverify.core.geometry import decide_rank
 from ntpverify.core.instance import Instance
 from ntpverify.core.maxmargin import KKT_RTOL
 from ntpverify.core.model import default_step, gradient, log_softmax, logits, loss_gap
 from ntpverify.core.solution import solve
+from ntpverify.optim.gd import Trajectory, default_checkpoints, gd
 from ntpverify.suite.applicability import applies
-from ntpverify.suite.checks.rounding import (U, accumulated_rounding, gap_rounding, gradient_eval_noise, step_deviation,
-                                             step_norm_bound, trajectory_deviation)
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
+from ntpverify.suite.checks.rounding import (
+    U,
+    accumulated_rounding,
+    gap_rounding,
+    gradient_eval_noise,
+    step_deviation,
+    step_norm_bound,
+    trajectory_deviation,
+)
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, vacuous, within
 
 #: A GD implementation with the signature of :func:`ntpverify.optim.gd.gd`.
 Runner = Callable[..., Trajectory]
@@ -391,9 +398,9 @@ def check_I6(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
         got = run(other, steps, eta=step, W0=start).iterates
         s0 = float(np.linalg.norm(start))
 
-        def bound(k: int) -> float:
-            return (2.0 * trajectory_deviation(other, step, k, s0, float(np.linalg.norm(got[k])))
-                    + lip * trajectory_deviation(inst, eta, k, w0, float(np.linalg.norm(base[k]))))
+        def bound(k: int) -> float:  # called by agreement() in this iteration only
+            return (2.0 * trajectory_deviation(other, step, k, s0, float(np.linalg.norm(got[k])))  # noqa: B023
+                    + lip * trajectory_deviation(inst, eta, k, w0, float(np.linalg.norm(base[k]))))  # noqa: B023
         verdicts.append(agreement("I6", {k: image(W) for k, W in base.items()}, got, bound, what))
     return first_failure(verdicts)
 

@@ -29,17 +29,35 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ntpverify.optim.gd import gd
 from ntpverify.core.instance import Instance
 from ntpverify.core.model import default_step
 from ntpverify.core.solution import Solution
+from ntpverify.optim.gd import gd
+from ntpverify.suite.checks.evidence import (
+    DEFAULT_STEPS,
+    ROUNDING_FLOOR,
+    WINDOW,
+    Descent,
+    Evidence,
+    F_component,
+    F_contest,
+    Run,
+    budget_for,
+    claimed,
+    competitors_of,
+    contest,
+    direction_contest,
+    direction_error,
+    distance_floor,
+    loss_gaps,
+    misalignment,
+    relative_distance,
+    rival_sets,
+    run,
+    solved,
+    solved_with_rivals,
+)
 from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within
-
-from ntpverify.suite.checks.evidence import (loss_gaps, budget_for, claimed, competitors_of, contest, DEFAULT_STEPS,
-                                              Descent, direction_contest, direction_error, distance_floor,
-                                              Evidence, F_component, F_contest, misalignment,
-                                              relative_distance, rival_sets, ROUNDING_FLOOR, Run, run, solved,
-                                              solved_with_rivals, WINDOW)
 
 #: P5: relative tolerance of the descent check on the loss gap (I4 holds with a margin ≫ rounding
 #: between checkpoints; the stable KL form is accurate to ~1e-14 relative).
@@ -71,7 +89,7 @@ def norm_lower_bound(inst: Instance, gap: float) -> float:
     out = inst.V - inst.support_mask.sum(axis=1)
     norms = np.linalg.norm(inst.embeddings, axis=1)
     vals = [math.log(pi * o / (inst.V * gap)) / (math.sqrt(2.0) * n)
-            for pi, o, n in zip(inst.weights, out, norms) if o > 0 and n > 0]
+            for pi, o, n in zip(inst.weights, out, norms, strict=False) if o > 0 and n > 0]
     return max([0.0, *vals])
 
 
@@ -169,7 +187,7 @@ def agreement(claim: str, channel: str, r: Run, mine: Sequence[np.ndarray], thei
     ``separation(R, theirs_0)`` only words the reasons."""
     def measure(err: Callable) -> Evidence:
         errs = {n: np.array([err(X, R) for X in mine]) for n, R in rival_set.items()}
-        return Evidence(channel, np.array([err(X, Y) for X, Y in zip(mine, theirs)]), errs,
+        return Evidence(channel, np.array([err(X, Y) for X, Y in zip(mine, theirs, strict=False)]), errs,
                         {n: separation(R, theirs[0]) for n, R in rival_set.items()}, floor)
     return contest(claim, measure(error), r, trend=False, sharper=None if sharp is None else measure(sharp))
 

@@ -69,12 +69,28 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ntpverify.optim.gd import gd
 from ntpverify.core.instance import Instance
+from ntpverify.optim.gd import gd
+from ntpverify.suite.checks.evidence import (
+    DEFAULT_STEPS,
+    ROUNDING_FLOOR,
+    WINDOW,
+    Descent,
+    Evidence,
+    Run,
+    claimed,
+    competitors_of,
+    contest,
+    curvature_F,
+    distance_floor,
+    evidence,
+    loss_gaps,
+    relative_distance,
+    run,
+    solved,
+    solved_with_rivals,
+)
 from ntpverify.suite.verdict import Verdict, first_failure, inconclusive, within
-from ntpverify.suite.checks.evidence import (DEFAULT_STEPS, ROUNDING_FLOOR, WINDOW, Descent, Evidence, Run, claimed,
-                        competitors_of, contest, curvature_F, distance_floor, evidence, loss_gaps,
-                        relative_distance, run, solved, solved_with_rivals)
 
 #: C1's bound on the log-log slopes: the measured −1 with the catalogue's tolerance 0.5, one-sided:
 #: faster decay (exponentially decaying parts) is allowed, see the module docstring.

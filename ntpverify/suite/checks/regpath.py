@@ -41,8 +41,8 @@ at most ``RATE_GROWTH`` across it: logarithmic growth of the offset ρ is allowe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -52,8 +52,8 @@ from ntpverify.core.regpath import PathPoint, certify, regularization_path, spli
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
 from ntpverify.suite.applicability import applies
-from ntpverify.suite.verdict import Verdict, first_failure, inconclusive, within
 from ntpverify.suite.checks import rivals
+from ntpverify.suite.verdict import Verdict, first_failure, inconclusive, within
 
 #: Unit roundoff of float64 (IEEE round to nearest), for the balls' rounding models.
 U = 2.0 ** -53
@@ -281,24 +281,25 @@ def _rate_gates(points: list[PathPoint], W_mm: np.ndarray, dist_F: list[float], 
     ``1 − cos ≤ C/B²`` with ``C`` fitted on the tail (``B·sin∠`` grows ≤ RATE_GROWTH)."""
     tail = points[-TAIL_POINTS:]
     sines = [sin_angle(_W(p), W_mm) for p in tail]
-    offsets = [p.B * s for p, s in zip(tail, sines)]
+    offsets = [p.B * s for p, s in zip(tail, sines, strict=False)]
     one_minus_cos = [1.0 - math.sqrt(max(1.0 - s * s, 0.0)) for s in sines]
     dF = dist_F[-TAIL_POINTS:]
     span = f"B = {tail[0].B:g} … {tail[-1].B:g}"
-    return (_gate(all(b <= a + SIN_FLOOR for a, b in zip(sines, sines[1:])),
+    return (_gate(all(b <= a + SIN_FLOOR for a, b in zip(sines, sines[1:], strict=False)),
                   lambda: f"1 − cos(Ŵ_B, W^mm) increases on {span}: {one_minus_cos}")
             + _gate(offsets[-1] <= RATE_GROWTH * max(offsets[:-1]) + tail[-1].B * SIN_FLOOR,
                     lambda: f"1 − cos = {one_minus_cos[-1]:.3g} at B = {tail[-1].B:g} exceeds C/B² with C = "
-                    f"{max(p.B ** 2 * x for p, x in zip(tail[:-1], one_minus_cos[:-1])):.3g} fitted on {span} "
+                    f"{max(p.B ** 2 * x for p, x in zip(tail[:-1], one_minus_cos[:-1], strict=True)):.3g} "
+                    f"fitted on {span} "
                     f"(B·sin∠ grew from {max(offsets[:-1]):.3g} to {offsets[-1]:.3g})")
-            + _gate(all(b <= a + F_slack for a, b in zip(dF, dF[1:])),
+            + _gate(all(b <= a + F_slack for a, b in zip(dF, dF[1:], strict=False)),
                     lambda: f"‖P_F Ŵ_B − W⋆‖ increases on {span}: {dF}"))
 
 
 def _balls(geo: Geometry, points: list[PathPoint], sigma: float) -> tuple[Balls, Balls]:
     """``(B, ball)`` pairs along the path: one F-ball per point, and its direction balls."""
     F_balls = [(p.B, F_ball(geo, _W(p), sigma)) for p in points]
-    dir_balls = [(p.B, ball) for before, p in zip([None, *points[:-1]], points)
+    dir_balls = [(p.B, ball) for before, p in zip([None, *points[:-1]], points, strict=False)
                  for ball in direction_balls(geo, _W(p), None if before is None else before.W)]
     return F_balls, dir_balls
 
@@ -362,7 +363,8 @@ def check_P4(inst: Instance, B_max: float = DEFAULT_B_MAX, *, W_mm: np.ndarray |
     grid = path_grid(sol, B_max)
     verdict = None
     for extra in (0, EXTRA_DOUBLINGS):
-        points = [p if p.W is None or p.log_lam is None else certify(sol.geometry, p.B, p.W, p.log_lam)  # trust no solver's word
+        # trust no solver's word: every point is re-certified
+        points = [p if p.W is None or p.log_lam is None else certify(sol.geometry, p.B, p.W, p.log_lam)
                   for p in path(inst, grid + [grid[-1] * 2.0 ** k for k in range(1, extra + 1)], solution=sol)]
         bad = [p for p in points if not p.status.ok]
         if bad:  # on the extension, the first path's reason is the informative one

@@ -12,7 +12,7 @@ contexts (S2). The GD special cases S3/S4 are in special_gd.py.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -24,9 +24,9 @@ from ntpverify.core.solution import solve
 from ntpverify.core.status import Inconclusive
 from ntpverify.core.subspace import F_basis
 from ntpverify.suite.applicability import applies
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within, vacuous
 from ntpverify.suite.checks.rivals import dropped_full_support
 from ntpverify.suite.checks.structure import D3_RTOL, MM_RTOL, rel_diff
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, vacuous, within
 
 #: Projectors onto F compared entrywise: SVD rounding (~1e-15) far below the rank cutoff 1e-9.
 PROJECTOR_ATOL = 1e-10

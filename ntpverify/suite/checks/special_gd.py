@@ -5,19 +5,19 @@ conditions (S4). Rounding models are those of :mod:`ntpverify.suite.checks.exact
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ntpverify.optim.gd import gd
 from ntpverify.core.instance import Instance
 from ntpverify.core.model import loss_gap
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive
+from ntpverify.optim.gd import gd
 from ntpverify.suite.applicability import applies
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive
 from ntpverify.suite.checks.exact import Runner, as_matrix, bounded, step_size
 from ntpverify.suite.checks.rounding import U, direct_step_rounding, gap_rounding
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive
 
 #: D1's certificate ``(L, B_cert, q)`` as returned by ``conditions.certified_gap_lower_bound``;
 #: L and B_cert are used here (see :func:`certified_bound`).
@@ -91,7 +91,7 @@ def check_S3(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
     ks = sorted(tr.iterates)
     dist = {k: float(np.linalg.norm(tr.iterates[k] - target)) for k in ks}
     tnorm = float(np.linalg.norm(target))
-    for a, b in zip(ks, ks[1:]):
+    for a, b in zip(ks, ks[1:], strict=False):
         radius = dist[a] + target_error
         rounding = (b - a) * direct_step_rounding(inst, eta, tnorm + radius) + 2.0 * target_error
         bound = contraction_bound(mu_F, eta, radius, h_max, b - a) * dist[a] + rounding

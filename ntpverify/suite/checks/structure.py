@@ -9,8 +9,8 @@ instances for W^mm) and takes the object under test as an overridable keyword.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Callable, Mapping
 
 import numpy as np
 

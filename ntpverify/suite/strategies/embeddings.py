@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from ntpverify.suite.strategies.described import described
 from ntpverify.suite.strategies.arguments import check_int, check_range
+from ntpverify.suite.strategies.described import described
 from ntpverify.suite.strategies.grids import GRID, MAGNITUDE, bit_mask, grid_values
 
 REGIMES: tuple[str, ...] = (

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 from hypothesis import strategies as st
-
 
 MAX_PROB_RATIO = 1e4
 """Default bound on ``max/min`` of the in-support probabilities of a context."""

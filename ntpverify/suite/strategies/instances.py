@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-
 from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from ntpverify.core.instance import Instance
-from ntpverify.suite.strategies.described import described
 from ntpverify.suite.strategies.arguments import check_range, choice_names
+from ntpverify.suite.strategies.described import described
 from ntpverify.suite.strategies.embeddings import REGIMES, build_embeddings, d_range
 from ntpverify.suite.strategies.grids import MAX_PROB_RATIO, MAX_WEIGHT_RATIO, WEIGHT_GRID_STEPS
 from ntpverify.suite.strategies.probabilities import log_grid_vector, prob_rows
-from ntpverify.suite.strategies.supports import SUPPORT_KINDS, build_supports, kind_min_V, kind_min_m
+from ntpverify.suite.strategies.supports import SUPPORT_KINDS, build_supports, kind_min_m, kind_min_V
+
 
 @st.composite
 def _instances(draw, regimes, kinds, table, v_bounds, d_bounds, allow_all_full, full_context=False):

@@ -9,9 +9,10 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from ntpverify.suite.strategies.described import described
 from ntpverify.suite.strategies.arguments import check_int
+from ntpverify.suite.strategies.described import described
 from ntpverify.suite.strategies.grids import MAX_PROB_RATIO, MAX_WEIGHT_RATIO, PROB_GRID_STEPS, WEIGHT_GRID_STEPS
+
 
 def log_grid_vector(draw, n: int, max_ratio: float, steps: int, label: str) -> np.ndarray:
     """``n`` positive numbers summing to 1, ``max/min <= max_ratio``; shrinks to uniform."""
@@ -50,7 +51,7 @@ def prob_rows(draw, sets, V: int, skew: float, label: str = "p") -> np.ndarray:
     total = sum(len(sets[j]) for j in multi)
     levels = draw(st.lists(st.integers(0, steps), min_size=total, max_size=total), label=f"{label}.levels")
     pos = 0
-    for j, spread in zip(multi, spreads):
+    for j, spread in zip(multi, spreads, strict=False):
         s = list(sets[j])
         lv = np.asarray(levels[pos:pos + len(s)], dtype=float)
         pos += len(s)

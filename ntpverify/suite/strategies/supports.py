@@ -7,8 +7,8 @@ import math
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from ntpverify.suite.strategies.described import described
 from ntpverify.suite.strategies.arguments import check_int, check_range
+from ntpverify.suite.strategies.described import described
 from ntpverify.suite.strategies.grids import bit_mask
 
 SUPPORT_KINDS: tuple[str, ...] = (
