@@ -85,7 +85,7 @@ def runner(direction: Direction) -> Callable[..., Trajectory]:
                 iterates[k] = W.copy()
             if k < steps:
                 W = W - eta * direction(inst, W)
-        return Trajectory(inst, eta, steps, [], iterates, "direct")
+        return Trajectory(inst, eta, steps, iterates, "direct")
     return run
 
 

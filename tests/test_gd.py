@@ -171,3 +171,19 @@ def test_trajectory_to_dict() -> None:
     assert np.array_equal(np.array(doc["W_final"]), tr.W)
     assert exactjson.loads(exactjson.dumps(doc)) == doc  # exact JSON: floats round-trip
     assert "eta=" in tr.summary() and str(50) in tr.summary()
+
+
+def test_gd_computes_no_limit_before_its_metrics_are_read(monkeypatch):
+    """Issue 10: the limits are solved lazily, on first access to ``checkpoints``, and never when
+    a solution is passed."""
+    from ntpverify.optim import gd as gd_module
+    from ntpverify.suite.controls import solved
+
+    calls = []
+    real = gd_module.solve
+    monkeypatch.setattr(gd_module, "solve", lambda inst: calls.append(inst) or real(inst))
+    inst, sol = solved("example-A")
+    traj = gd_module.gd(inst, 100)
+    assert calls == [] and traj.W.shape == (inst.V, inst.d)
+    assert traj.checkpoints[-1].k == 100 and len(calls) == 1
+    assert gd_module.gd(inst, 100, solution=sol).checkpoints[-1].dist_F is not None and len(calls) == 1

@@ -20,6 +20,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -89,13 +90,14 @@ class Checkpoint:
         return dict(self.__dict__)
 
 
-def measure(sol: Solution, k: int, W: np.ndarray) -> Checkpoint:
-    """The checkpoint metrics of ``W_k`` against the limits in ``sol``."""
+def measure(sol: Solution, k: int, W: np.ndarray, gap: float | None = None) -> Checkpoint:
+    """The checkpoint metrics of ``W_k`` against the limits in ``sol`` (``gap``: CE(W_k) − ℋ if
+    already computed)."""
     PF = sol.project_F(W)
     Wstar, Wmm = sol.W_star, sol.W_mm
     return Checkpoint(
         k=k,
-        loss_gap=loss_gap(sol.instance, W),
+        loss_gap=loss_gap(sol.instance, W) if gap is None else gap,
         norm=float(np.linalg.norm(W)),
         norm_Fperp=float(np.linalg.norm(W - PF)),
         dist_F=None if Wstar is None else float(np.linalg.norm(PF - Wstar)),
@@ -106,15 +108,25 @@ def measure(sol: Solution, k: int, W: np.ndarray) -> Checkpoint:
 
 @dataclass(frozen=True)
 class Trajectory:
-    """A GD run: step ``eta``, ``steps``, the ``checkpoints`` metrics, the iterate at every
-    checkpoint (``iterates[k]``, V×d) and the final one ``W``."""
+    """A GD run: step ``eta``, ``steps``, the iterate at every checkpoint (``iterates[k]``, V×d),
+    the final one ``W``, and the ``checkpoints`` metrics.
+
+    The metrics that need the limits (``dist_F``, ``cos_mm``, …) are computed on first access to
+    ``checkpoints``, from ``solution`` if one was given and otherwise by :func:`solve` then: a run
+    that only needs its iterates never pays for the limit objects (issue 10)."""
 
     instance: Instance
     eta: float
     steps: int
-    checkpoints: list[Checkpoint]
     iterates: dict[int, np.ndarray] = field(repr=False)
     form: str = "reduced"
+    solution: Solution | None = field(default=None, repr=False)
+    gaps: dict[int, float] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def checkpoints(self) -> list[Checkpoint]:
+        sol = solve(self.instance) if self.solution is None else self.solution
+        return [measure(sol, k, W, self.gaps.get(k)) for k, W in sorted(self.iterates.items())]
 
     @property
     def W(self) -> np.ndarray:
@@ -157,7 +169,8 @@ def gd(inst: Instance, steps: int, eta: float | None = None, W0: np.ndarray | No
     """Run ``steps`` GD steps from ``W0`` (default 0) with step ``eta`` (default
     ``1/λ_max(Σ π_j h_j h_jᵀ)``), recording metrics at ``checkpoints`` (default log-spaced).
 
-    ``solution`` supplies the limits (computed with :func:`solve` if omitted). ``form`` is
+    ``solution`` supplies the limits for the checkpoint metrics; without it they are computed
+    when the metrics are first read (:class:`Trajectory`), never before the run. ``form`` is
     ``"reduced"``, ``"direct"`` or ``"auto"`` (kernels.choose_form); ``backend`` is passed to the
     kernels (``"auto"``, ``"numba"``, ``"numpy"``). ``steps`` is an integer in ``[0, MAX_STEPS]``.
     Raises :class:`Divergence` if an iterate or its logits become non-finite.
@@ -171,7 +184,6 @@ def gd(inst: Instance, steps: int, eta: float | None = None, W0: np.ndarray | No
     eta = default_step(inst) if eta is None else float(eta)
     if not (np.isfinite(eta) and eta > 0):
         raise ValueError("eta must be positive and finite")
-    sol = solve(inst) if solution is None else solution
     H = inst.embeddings
     W0 = np.zeros((inst.V, inst.d)) if W0 is None else np.array(W0, dtype=float)
     if W0.shape != (inst.V, inst.d):
@@ -216,7 +228,7 @@ def gd(inst: Instance, steps: int, eta: float | None = None, W0: np.ndarray | No
         return Divergence(start + n, eta, at_end)
 
     iterates: dict[int, np.ndarray] = {}
-    records: list[Checkpoint] = []
+    gaps: dict[int, float] = {}
     done, Wk = 0, W0.copy()
     for k in _checkpoint_list(steps, checkpoints):
         while done < k:
@@ -228,8 +240,7 @@ def gd(inst: Instance, steps: int, eta: float | None = None, W0: np.ndarray | No
                 raise first_nonfinite(done, saved, n, what)
             done += n
         iterates[k] = Wk
-        record = measure(sol, k, Wk)
-        if not (math.isfinite(record.loss_gap) and math.isfinite(record.norm)):
+        gaps[k] = loss_gap(inst, Wk)
+        if not (math.isfinite(gaps[k]) and math.isfinite(float(np.linalg.norm(Wk)))):
             raise Divergence(k, eta, "the loss gap CE(W_k) − ℋ")
-        records.append(record)
-    return Trajectory(inst, eta, steps, records, iterates, form)
+    return Trajectory(inst, eta, steps, iterates, form, solution, gaps)
