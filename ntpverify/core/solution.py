@@ -113,7 +113,8 @@ class Solution:
                  f"rank H={self.geometry.rank_H.rank}",
                  f"  entropy          {self.entropy:.12g}",
                  f"  dim F            {self.F_dim}",
-                 f"  compatible       {yn(self.compatible)}  ({self.compat.status.reason or 'residual %.2g' % self.compat.residual})",
+                 f"  compatible       {yn(self.compatible)}  "
+                 f"({self.compat.status.reason or f'residual {self.compat.residual:.2g}'})",
                  f"  separable        {yn(self.separable)}  ({self.sep.status.reason})"]
         if self.W_mm_norm is not None:
             worst = max(self.mm.kkt.values())

@@ -186,6 +186,12 @@ CATALOGUE: tuple[Claim, ...] = (
           "W^mm(cH) = W^mm(H)/c.", "none",
           "flags exactly; objects to 1e-8 relative (structure.MM_RTOL); c = mantissa·2^k for k over "
           "±1000", "invariance:check_D9"),
+    Claim("D10", "derived", "certificates never contradict an explicit witness or obstruction",
+          "Near the boundary of separability, solve() never certifies 'not separable' where an explicit "
+          "witness of Definition 2 (Lemma 1's, checked from H) with ‖W‖·max‖h_j‖ ≤ 1e12 exists, nor "
+          "'separable' where two contexts share an embedding with disjoint non-full supports.",
+          "a witness or an exact obstruction",
+          "exact (flags); the witness held to separability.WITNESS_RTOL", "boundary:check_D10"),
     # --- special cases (theory.md §5) --------------------------------------------------------
     Claim("S1", "derived", "one-token supports",
           "A context with |S_j| = 1 adds no equation and V − 1 margin inequalities.", "some |S_j| = 1",

@@ -102,6 +102,7 @@ full ratio. Weights are drawn the same way with ratio at most
 
 from __future__ import annotations
 
+from ntpverify.suite.strategies.degenerate import near_degenerate_instances
 from ntpverify.suite.strategies.embeddings import COLLINEAR_FACTORS, REGIMES, dimensions, embeddings
 from ntpverify.suite.strategies.grids import GRID, MAX_PROB_RATIO, MAX_WEIGHT_RATIO, PROB_GRID_STEPS, WEIGHT_GRID_STEPS
 from ntpverify.suite.strategies.instances import instances
@@ -125,4 +126,5 @@ __all__ = [
     "dimensions",
     "embeddings",
     "instances",
+    "near_degenerate_instances",
 ]
