@@ -40,7 +40,7 @@ def lemma1_witness(inst: Instance) -> np.ndarray | None:
 
 def exact_obstruction(inst: Instance) -> tuple[int, int] | None:
     """Two contexts with bitwise-equal embeddings and disjoint, non-full supports, if any."""
-    full = inst.support_mask.all(axis=1)
+    full: np.ndarray = np.asarray(inst.support_mask.all(axis=1))
     for i in range(inst.m):
         for j in range(i + 1, inst.m):
             if (not full[i] and not full[j] and inst.embeddings[i].tobytes() == inst.embeddings[j].tobytes()
