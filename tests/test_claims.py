@@ -78,7 +78,7 @@ def test_the_readme_claims_table_is_the_catalogue():
 def test_ids_are_unique_and_kinds_are_known():
     ids = [c.id for c in claims.CATALOGUE]
     assert len(ids) == len(set(ids))
-    assert {c.kind for c in claims.CATALOGUE} <= {"paper", "derived", "conjecture"}
+    assert {c.kind for c in claims.CATALOGUE} <= {"paper", "derived", "literature", "conjecture"}
 
 
 def test_rate_based_claims_are_conjectures():

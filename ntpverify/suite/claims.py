@@ -2,7 +2,8 @@
 
 Kinds are kept apart everywhere (names, report, README): ``paper`` — a claim of Thrampoulidis
 (arXiv 2402.18551); ``derived`` — follows from the definitions in a few lines (theory.md §2, §4,
-§5); ``conjecture`` — measured or open (theory.md §6; every rate-based check is one). Each entry
+§5); ``literature`` — a published result applied to NTP instances, with its source;
+``conjecture`` — measured or open (theory.md §6; every rate-based check is one). Each entry
 names its check, ``module:function`` under ``ntpverify.suite.checks``, a function ``(inst, **params) ->
 Verdict`` that the property in ``properties/`` calls on drawn instances and that ``ntpverify
 replay`` re-runs on an archived one; ``properties`` lists the test files that exercise it.
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["paper", "derived", "conjecture"]
+Kind = Literal["paper", "derived", "literature", "conjecture"]
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,12 @@ CATALOGUE: tuple[Claim, ...] = (
           "W^mm from LDP-NNLS and from cvxpy+Clarabel (independent active sets) coincide, and the "
           "separability LP agrees with the LDP's feasibility.", "none", "1e-8 relative; " + _KKT,
           "structure:check_D6"),
+    Claim("D8", "literature", "Cover's function-counting law for V = 2 one-token supports",
+          "With V = 2, one-token supports with fair labels and Gaussian h_j (homogeneous linear "
+          "separability, Cover 1965): P(separable) = 2^{1−m} Σ_{k<d} binom(m−1, k).",
+          "V = 2, |S_j| = 1, Gaussian h_j, fair labels",
+          "exact two-sided binomial test over 800 seeded draws at level 1e-6 (cover.LEVEL)",
+          "cover:check_D8"),
     Claim("D9", "derived", "every verdict is invariant under H → cH",
           "For c > 0, solve(cH) decides compatibility and separability as solve(H) does (or leaves "
           "them undecided where float64 cannot represent the objects), with W⋆(cH) = W⋆(H)/c and "

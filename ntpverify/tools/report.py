@@ -181,7 +181,8 @@ def summary_markdown(prov: dict[str, Any], rows: list[ClaimRow], pytest: dict[st
         "# ntpverify: theorem regression report", "",
         "Claims of Thrampoulidis, *Implicit Optimization Bias of Next-Token Prediction in Linear Models* "
         "(arXiv 2402.18551), checked on drawn instances. Kinds: **paper** (a claim of the paper), "
-        "**derived** (follows from the definitions), **conjecture** (measured, not proved).", "",
+        "**derived** (follows from the definitions), **literature** (a published result applied to NTP "
+        "instances), **conjecture** (measured, not proved).", "",
         "| provenance | |", "|---|---|",
         f"| package | {prov['package']} |",
         f"| git revision | {prov['git_revision'] or 'unknown'} |",
