@@ -1,0 +1,300 @@
+"""The structured route (theory.md §9): F, compatibility and W⋆ without a dense constraint matrix.
+
+Every constraint of Definitions 1–3 is a *selected logit difference* ``(e_p − e_q)ᵀ W h_j`` of one
+context's logits ``ℓ_j = W h_j``. A list of triples ``(j, p, q)`` therefore defines an operator
+``A : R^{V×d} → R^n``, ``W ↦ ((e_p − e_q)ᵀ W h_j)_t`` with adjoint ``y ↦ Σ_t y_t (e_p − e_q) h_jᵀ``,
+each applied in O(n·d) by the compiled kernels of structured_kernels.py. Least-norm and
+least-squares problems over it are solved by LSQR on a ``LinearOperator`` with iterative
+refinement, so memory is O(n + V·d + m·d) and no (constraints × unknowns) matrix is ever formed.
+
+* **W⋆** is the least-norm solution of ``A_eq W = b`` (anchor rows ``(j, z, a_j)``,
+  ``b = log(p_z/p_{a_j})``): LSQR started at 0 stays in ``range(A_eqᵀ) = F``, so it returns the
+  unique solution inside F without any rank decision. Incompatibility: ``y = r/‖r‖²`` with
+  ``A_eqᵀ y = 0`` and ``bᵀy = 1``, checked with the adjoint.
+* **P_F(W)** = ``A_eqᵀ y`` with ``y = argmin ‖A_eqᵀ y − W‖`` (LSQR on the adjoint).
+* **dim F** is a rank decision (geometry.decide_rank, same tolerance) on the singular values of
+  the equality rows, computed per connected component of the graph "contexts sharing a support
+  token" (the rows of different components act on disjoint tokens, so the stacked matrix is block
+  diagonal and its singular values are the union of the blocks'), each block in the reduced
+  coordinates of its own contexts' span. When a block is too large for that, and H has full row
+  rank, ``dim F = Σ_j (|S_j| − 1)`` exactly (theory.md §2) with a decision margin from the bound
+  ``σ_min(A_eq) ≥ σ_min(H)``; otherwise dim F is reported inconclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import LinearOperator, lsqr
+
+from ntpverify.core.compatibility import (CERTIFICATE_RTOL, COMPATIBLE_RTOL, INCOMPATIBLE_RTOL,
+                                          Compatibility)
+from ntpverify.core.geometry import RANK_RTOL, RankDecision, decide_rank
+from ntpverify.core.instance import Instance
+from ntpverify.core.status import Status
+from ntpverify.core.structured_kernels import selected_differences, selected_differences_adjoint
+
+#: LSQR stopping tolerances (``atol``/``btol``: relative residual and relative normal-equation
+#: residual). Set near float64 resolution because the answers are certified at 1e-9 relative and
+#: refinement only recovers what each solve leaves; LSQR's own bound is ~eps·cond.
+LSQR_TOL = 1e-15
+#: LSQR gives up beyond this condition estimate; 1e13 keeps every system with cond ≤ 1e3 (the
+#: embeddings this suite draws, geometry.RANK_RTOL's comment) far inside it.
+LSQR_CONLIM = 1e13
+#: Iterative refinement rounds (solve for the residual, add); two already reach the ~1e-15
+#: residuals of dense QR on the example cases, more are a margin for ill-conditioned blocks.
+REFINE_ROUNDS = 4
+#: Largest block (rows × columns) of the equality system whose singular values are computed
+#: densely for dim F: 4e6 entries is 32 MB and a few seconds of SVD on 2 cores.
+LOCAL_RANK_CAP = 4_000_000
+#: Logit chunks ``W H_Jᵀ`` (V × |J|) are kept below this many entries (8 MB): margins and spreads
+#: are computed context-chunk by context-chunk so memory stays O(V·d + m·d).
+CHUNK_ENTRIES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Triples:
+    """Constraint rows ``(ctx_t, plus_t, minus_t)`` meaning ``(e_plus − e_minus)ᵀ W h_ctx``."""
+
+    ctx: np.ndarray
+    plus: np.ndarray
+    minus: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.ctx.shape[0]
+
+    def array(self) -> np.ndarray:
+        """The n×3 array of triples, as the dense route stores them."""
+        return np.stack([self.ctx, self.plus, self.minus], axis=1).astype(np.intp)
+
+    def concat(self, other: Triples) -> Triples:
+        return Triples(np.concatenate([self.ctx, other.ctx]), np.concatenate([self.plus, other.plus]),
+                       np.concatenate([self.minus, other.minus]))
+
+    def apply(self, H: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """``A W`` (n,)."""
+        return selected_differences(W, H, self.ctx, self.plus, self.minus)
+
+    def adjoint(self, H: np.ndarray, y: np.ndarray, V: int) -> np.ndarray:
+        """``Aᵀ y = Σ_t y_t (e_plus − e_minus) h_ctxᵀ`` (V×d)."""
+        return selected_differences_adjoint(np.ascontiguousarray(y, dtype=float), H, self.ctx,
+                                            self.plus, self.minus, V)
+
+
+def lsqr_refined(op: LinearOperator, b: np.ndarray) -> np.ndarray:
+    """Least-squares solution of least norm of ``op x ≈ b``: LSQR from 0 plus refinement on the
+    residual. Every correction lies in ``range(opᵀ)``, so minimality of the norm is preserved."""
+    x = np.zeros(op.shape[1])
+    r = b.astype(float, copy=True)
+    iter_lim = 10 * max(op.shape) + 100
+    for _ in range(REFINE_ROUNDS):
+        if not np.any(r):
+            break
+        dx = lsqr(op, r, atol=LSQR_TOL, btol=LSQR_TOL, conlim=LSQR_CONLIM, iter_lim=iter_lim)[0]
+        if not np.linalg.norm(dx) > 1e-17 * np.linalg.norm(x):  # float64 cannot move x further
+            break
+        x += dx
+        r = b - op.matvec(x)
+    return x
+
+
+def least_norm_decoder(H: np.ndarray, rows: Triples, rhs: np.ndarray, V: int) -> np.ndarray:
+    """``argmin ‖W‖`` among the least-squares solutions of ``A W = rhs`` (V×d), by LSQR."""
+    d = H.shape[1]
+    op = LinearOperator((rows.n, V * d), dtype=float,
+                        matvec=lambda w: rows.apply(H, w.reshape(V, d)),
+                        rmatvec=lambda y: rows.adjoint(H, y, V).ravel())
+    return lsqr_refined(op, rhs).reshape(V, d)
+
+
+def least_squares_multipliers(H: np.ndarray, rows: Triples, W: np.ndarray) -> np.ndarray:
+    """``y = argmin ‖Aᵀ y − W‖`` of least norm (so ``Aᵀy`` is the projection of W onto
+    ``range(Aᵀ)``)."""
+    V, d = W.shape
+    op = LinearOperator((V * d, rows.n), dtype=float,
+                        matvec=lambda y: rows.adjoint(H, y, V).ravel(),
+                        rmatvec=lambda w: rows.apply(H, w.reshape(V, d)))
+    return lsqr_refined(op, W.ravel())
+
+
+def combination_defect(H: np.ndarray, rows: Triples, y: np.ndarray, V: int) -> float:
+    """``‖Σ_t y_t (e_plus − e_minus) h_jᵀ‖ / (√2 Σ_t |y_t| ‖h_{j_t}‖)``, the relative defect of a
+    certificate, exactly as compatibility.certificate_defect computes it, but structurally."""
+    scale = np.sqrt(2.0) * float(np.sum(np.abs(y) * np.linalg.norm(H[rows.ctx], axis=1)))
+    return float(np.linalg.norm(rows.adjoint(H, y, V)) / scale) if scale > 0 else 0.0
+
+
+def context_chunks(m: int, V: int):
+    """Consecutive context ranges whose logit block ``V × |J|`` has at most CHUNK_ENTRIES entries."""
+    step = max(1, CHUNK_ENTRIES // V)
+    for start in range(0, m, step):
+        yield slice(start, min(m, start + step))
+
+
+class StructuredGeometry:
+    """Supports, anchors and the equality operator of one instance, without dense constraint
+    matrices; the structured counterpart of geometry.Geometry (same anchors ``a_j = min S_j`` and
+    the same order of equality triples)."""
+
+    def __init__(self, inst: Instance) -> None:
+        self.inst = inst
+        self.V, self.m, self.d = inst.V, inst.m, inst.d
+        self.H = np.ascontiguousarray(inst.embeddings)
+        self.support = np.ascontiguousarray(inst.support_mask)
+        self.support_size = self.support.sum(axis=1)
+        self.anchors = np.argmax(self.support, axis=1)
+        self.hsq = np.einsum("ij,ij->i", self.H, self.H)
+        self.n_in = int(self.m * self.V - self.support_size.sum())
+
+    @cached_property
+    def eq(self) -> Triples:
+        """``(j, z, a_j)`` for ``z ∈ S_j ∖ {a_j}``: the equalities of Definitions 1 and 2(a)."""
+        mask = self.support.copy()
+        mask[np.arange(self.m), self.anchors] = False
+        j, z = np.nonzero(mask)
+        return Triples(j.astype(np.intp), z.astype(np.intp), self.anchors[j].astype(np.intp))
+
+    @cached_property
+    def eq_rhs(self) -> np.ndarray:
+        """``b_{j,z} = log p_{j,z} − log p_{j,a_j}`` (Definition 1)."""
+        P = self.inst.next_token_probs
+        e = self.eq
+        return np.log(P[e.ctx, e.plus]) - np.log(P[e.ctx, e.minus])
+
+    # --- F ---------------------------------------------------------------------------------
+    def project_F(self, W: np.ndarray) -> np.ndarray:
+        """``P_F(W) = A_eqᵀ y`` with ``y = argmin ‖A_eqᵀ y − W‖`` (F = range(A_eqᵀ), theory.md §2)."""
+        W = np.asarray(W, dtype=float)
+        if self.eq.n == 0:
+            return np.zeros_like(W)
+        return self.eq.adjoint(self.H, least_squares_multipliers(self.H, self.eq, W), self.V)
+
+    @cached_property
+    def rank_H(self) -> RankDecision:
+        """Rank of H from its singular values (as geometry.Geometry.rank_H)."""
+        return decide_rank(np.linalg.svd(self.H, compute_uv=False))
+
+    def _block_singular_values(self) -> np.ndarray | None:
+        """Singular values of the equality rows, block by connected component (module docstring);
+        None when some block exceeds LOCAL_RANK_CAP."""
+        e = self.eq
+        ctx = np.unique(e.ctx)
+        # Bipartite graph: contexts 0..m-1, tokens m..m+V-1; an edge for each token of S_j, |S_j| ≥ 2.
+        rows = np.concatenate([e.ctx, e.ctx])
+        cols = self.m + np.concatenate([e.plus, e.minus])
+        graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(self.m + self.V,) * 2)
+        _, label = connected_components(graph, directed=False)
+        values = []
+        for comp in np.unique(label[ctx]):
+            in_comp = label[e.ctx] == comp
+            J = np.unique(e.ctx[in_comp])
+            tokens = np.unique(np.concatenate([e.plus[in_comp], e.minus[in_comp]]))
+            HJ = self.H[J]
+            _, s, Vt = np.linalg.svd(HJ, full_matrices=False)
+            R = Vt[: decide_rank(s).rank].T
+            n_rows, width = int(in_comp.sum()), tokens.size * R.shape[1]
+            if n_rows * width > LOCAL_RANK_CAP:
+                return None
+            local = np.searchsorted(J, e.ctx[in_comp])
+            GJ = HJ @ R
+            block = np.zeros((n_rows, tokens.size, R.shape[1]))
+            idx = np.arange(n_rows)
+            block[idx, np.searchsorted(tokens, e.plus[in_comp])] = GJ[local]
+            block[idx, np.searchsorted(tokens, e.minus[in_comp])] = -GJ[local]
+            values.append(np.linalg.svd(block.reshape(n_rows, width), compute_uv=False))
+        return np.sort(np.concatenate(values))[::-1]
+
+    @cached_property
+    def rank_F(self) -> RankDecision | None:
+        """``dim F`` as a rank decision (module docstring), or None when it could not be made."""
+        if self.eq.n == 0:
+            return RankDecision(0, 0.0, np.inf)
+        s = self._block_singular_values()
+        if s is not None:
+            return decide_rank(s)
+        sH = np.linalg.svd(self.H, compute_uv=False)
+        if decide_rank(sH).rank < self.m:
+            return None
+        # With H of full row rank: σ_min(A_eq) ≥ σ_min(H), since ‖U H‖ ≥ σ_min(H)‖U‖ and the column
+        # u_j = Σ_z β_z (e_z − e_{a_j}) has ‖u_j‖ ≥ ‖β_j‖; and σ_max(A_eq) ≤ σ_max(H)·max_j √|S_j|,
+        # since ‖u_j‖² = ‖β_j‖² + (Σβ_j)² ≤ |S_j|‖β_j‖². So every singular value clears the cutoff
+        # placed at RANK_RTOL times that upper bound, by at least the margin returned.
+        cut = RANK_RTOL * sH[0] * np.sqrt(self.support_size.max())
+        margin = float(np.log10(sH[-1] / cut))
+        return RankDecision(self.eq.n, float(cut), margin) if margin > 0 else None
+
+    @property
+    def F_dim(self) -> int | None:
+        return None if self.rank_F is None else self.rank_F.rank
+
+    @property
+    def F_status(self) -> Status:
+        if self.rank_F is None:
+            return Status("inconclusive", "dim F not decided: an equality block exceeds "
+                          f"{LOCAL_RANK_CAP} entries and H does not have a clearly full row rank")
+        if not self.rank_F.clear:
+            return Status("inconclusive", f"rank decision margin {self.rank_F.margin:.2f} decades")
+        return Status("ok")
+
+    # --- logits, chunked ---------------------------------------------------------------------
+    def spread_and_margin(self, W: np.ndarray) -> tuple[float, float]:
+        """``(max |(W h_j)_z − (W h_j)_{a_j}|, min (W h_j)_{a_j} − (W h_j)_v)`` over ``z ∈ S_j``,
+        ``v ∉ S_j`` (the spread unscaled), from the logits chunk by chunk (never the whole V×m
+        block at once)."""
+        spread, low = 0.0, np.inf
+        for J, diff in self.anchor_differences(W):
+            mask = self.support[J]
+            spread = max(spread, float(np.abs(diff[mask]).max()))
+            if not mask.all():
+                low = min(low, float(diff[~mask].min()))
+        return spread, low
+
+    def anchor_differences(self, W: np.ndarray):
+        """Yield ``(J, D)`` with ``D[i, v] = (W h_j)_{a_j} − (W h_j)_v`` for the contexts ``j ∈ J``
+        of each chunk (|J| × V)."""
+        for J in context_chunks(self.m, self.V):
+            Z = self.H[J] @ W.T
+            yield J, Z[np.arange(Z.shape[0]), self.anchors[J]][:, None] - Z
+
+
+def equation_residual(sg: StructuredGeometry, W: np.ndarray) -> float:
+    """``max_{j,z} |(W h_j)_z − (W h_j)_{a_j} − b_{j,z}| / max(1, ‖b‖_∞)``, as the dense route's
+    compatibility.equation_residual, from H."""
+    if sg.eq.n == 0:
+        return 0.0
+    err = np.abs(sg.eq.apply(sg.H, W) - sg.eq_rhs)
+    return float(err.max() / max(1.0, np.abs(sg.eq_rhs).max()))
+
+
+def compatibility_structured(sg: StructuredGeometry) -> Compatibility:
+    """Definition 1 and W⋆ by LSQR (module docstring), held to compatibility.py's tolerances."""
+    b = sg.eq_rhs
+    if b.size == 0:
+        zero = np.zeros((sg.V, sg.d))
+        return Compatibility(Status("ok", "no equations (every |S_j| = 1)"), True, zero, 0.0, 0.0)
+    W = least_norm_decoder(sg.H, sg.eq, b, sg.V)
+    r = b - sg.eq.apply(sg.H, W)
+    rel = float(np.linalg.norm(r) / max(1.0, np.linalg.norm(b)))
+    if rel <= COMPATIBLE_RTOL:
+        eq = equation_residual(sg, W)
+        if eq > COMPATIBLE_RTOL:
+            return Compatibility(Status("inconclusive", f"W⋆ misses its equations by {eq:.3g} when "
+                                        "recomputed from H"), None, None, rel, eq)
+        return Compatibility(Status("ok", "least-norm solution by LSQR (structured)"), True, W, rel, eq)
+    if rel < INCOMPATIBLE_RTOL:
+        return Compatibility(Status("inconclusive", f"equation residual {rel:.3g} lies between "
+                                    f"{COMPATIBLE_RTOL:g} and {INCOMPATIBLE_RTOL:g}"), None, None, rel)
+    y = r / (r @ r)
+    defect = combination_defect(sg.H, sg.eq, y, sg.V)
+    # |bᵀy − 1| bound: the same 1e-9 as compatibility.compatibility_of uses.
+    if defect > CERTIFICATE_RTOL or abs(b @ y - 1.0) > 1e-9:
+        return Compatibility(Status("inconclusive", f"incompatibility certificate failed its check "
+                                    f"(defect {defect:.3g})"), None, None, rel)
+    return Compatibility(Status("infeasible", "no W satisfies Definition 1; certificate y with "
+                                "Aᵀy = 0, bᵀy = 1 verified (structured)"), False, None, rel,
+                         certificate=y, certificate_defect=defect, equations=sg.eq.array())
