@@ -88,20 +88,24 @@ class Triples:
                                             self.plus, self.minus, V)
 
 
-def lsqr_refined(op: LinearOperator, b: np.ndarray) -> np.ndarray:
+def lsqr_refined(op: LinearOperator, b: np.ndarray, scale: float | None = None) -> np.ndarray:
     """Least-squares solution of least norm of ``op x ≈ b``: LSQR from 0 plus refinement on the
-    residual. Every correction lies in ``range(opᵀ)``, so minimality of the norm is preserved."""
+    residual, until ``‖b − op x‖ ≤ REFINE_TARGET·scale`` (``scale`` defaults to ``‖b‖``; a caller
+    correcting a good estimate passes the size of the full answer, so that a small right-hand
+    side is not over-solved). Every correction lies in ``range(opᵀ)``, so minimality of the norm
+    is preserved."""
     x = np.zeros(op.shape[1])
     r = b.astype(float, copy=True)
-    size = np.linalg.norm(r)
-    target = REFINE_TARGET * size
+    size = float(np.linalg.norm(r))
+    target = REFINE_TARGET * (size if scale is None else scale)
     iter_lim = 10 * max(op.shape) + 100
     for _ in range(REFINE_ROUNDS):
         if not size > target:
             break
-        x += lsqr(op, r, atol=LSQR_TOL, btol=LSQR_TOL, conlim=LSQR_CONLIM, iter_lim=iter_lim)[0]
+        btol = min(1e-3, max(LSQR_TOL, 0.1 * target / size))
+        x += lsqr(op, r, atol=LSQR_TOL, btol=btol, conlim=LSQR_CONLIM, iter_lim=iter_lim)[0]
         r = b - op.matvec(x)
-        before, size = size, np.linalg.norm(r)
+        before, size = size, float(np.linalg.norm(r))
         if not size < 0.5 * before:
             break
     return x
@@ -116,14 +120,15 @@ def least_norm_decoder(H: np.ndarray, rows: Triples, rhs: np.ndarray, V: int) ->
     return lsqr_refined(op, rhs).reshape(V, d)
 
 
-def least_squares_multipliers(H: np.ndarray, rows: Triples, W: np.ndarray) -> np.ndarray:
+def least_squares_multipliers(H: np.ndarray, rows: Triples, W: np.ndarray,
+                              scale: float | None = None) -> np.ndarray:
     """``y = argmin ‖Aᵀ y − W‖`` of least norm (so ``Aᵀy`` is the projection of W onto
-    ``range(Aᵀ)``)."""
+    ``range(Aᵀ)``); ``scale`` as in lsqr_refined."""
     V, d = W.shape
     op = LinearOperator((V * d, rows.n), dtype=float,
                         matvec=lambda y: rows.adjoint(H, y, V).ravel(),
                         rmatvec=lambda w: rows.apply(H, w.reshape(V, d)))
-    return lsqr_refined(op, W.ravel())
+    return lsqr_refined(op, W.ravel(), scale)
 
 
 def combination_defect(H: np.ndarray, rows: Triples, y: np.ndarray, V: int) -> float:

@@ -48,11 +48,12 @@ METHOD = "structured"
 #: Seed of the per-epoch context permutations: results are deterministic.
 SEED = 0
 #: Relative block-step sizes (step / (1 + ‖W‖ max‖h_j‖), logit units) at which the polish is
-#: tried. The polish is exact on the right active set, so an early try often certifies, but one
-#: try costs ~100–300 LSQR iterations, each ≈ 2·(active constraints)·d flops, against V·m·d for an
-#: epoch: measured on one-hot m = 1000 a try is worth ~200 epochs, so tries are spaced by three
-#: decades; the last is near float64 resolution of the logits, where the ascent cannot improve.
-POLISH_STEPS = (1e-3, 1e-6, 1e-9, 1e-12)
+#: tried. The polish is exact on the right active set, but one try costs ~300–600 LSQR
+#: iterations, each ≈ 4·(active constraints)·d flops, against ≈ 2·V·m·d for an epoch: measured
+#: (benchmarks/structured_speed.py) a try is worth ~1000 epochs at V=64, m=128, where an epoch
+#: takes 0.6 ms, so the first try waits for a well converged ascent; the last is near float64
+#: resolution of the logits, where the ascent cannot improve.
+POLISH_STEPS = (1e-6, 1e-9, 1e-12)
 #: Solves of the active-set correction in one polish (certify_max_margin); a right active set
 #: needs one, a nearly right one a few.
 ACTIVE_SET_ROUNDS = 8
@@ -127,7 +128,8 @@ def _polish(sg: StructuredGeometry, margin_rows: Triples, lam0: np.ndarray
     rows = margin_rows.concat(sg.eq)
     rhs = np.concatenate([np.ones(margin_rows.n), np.zeros(sg.eq.n)])
     W_mm = least_norm_decoder(sg.H, rows, rhs, sg.V)
-    lam = lam0 + least_squares_multipliers(sg.H, rows, W_mm - rows.adjoint(sg.H, lam0, sg.V))
+    lam = lam0 + least_squares_multipliers(sg.H, rows, W_mm - rows.adjoint(sg.H, lam0, sg.V),
+                                            float(np.linalg.norm(W_mm)))
     return W_mm, rows, lam
 
 
