@@ -3,7 +3,9 @@
 Rows: random instances V = 64, m = 32/64/128, d = 2m, |S_j| ≤ 8 (separable: d ≥ m), and one-hot
 instances (m, d, V) = (200, 256, 10) and (2000, 2048, 20) (W^mm = hard-margin Crammer–Singer). The
 dense route is timed only up to DENSE_MAX_CONSTRAINTS (issue 10 measured 176 s at 3.8k). The
-exponent is the least-squares slope of log(seconds) on log(constraints) over the random rows.
+exponent is the least-squares slope of log(seconds) on log(constraints) over the random rows; since
+d = 2m there, the work of one epoch (≈ 2·V·m·d flops) grows like constraints², so the slope on
+log(V·m·d) is printed too (≈ 1 means time linear in the work of an epoch).
 scikit-learn's ``LinearSVC(multi_class="crammer_singer")`` is timed on the one-hot rows when it is
 importable (a benchmark-only extra).
 """
@@ -69,7 +71,7 @@ def main() -> None:
     nv.solve(rows[0], method="structured")  # compile (numba caches to disk after the first run)
     print(f"{'instance':24s} {'constraints':>11s} {'dense s':>9s} {'struct s':>9s} {'epochs':>6s} "
           f"{'worst KKT':>9s} {'vs dense':>9s} {'liblinear s':>11s}")
-    sizes, times = [], []
+    sizes, works, times = [], [], []
     for inst in rows:
         n = inst.m * (inst.V - 1)
         sol, t_struct = _timed(lambda: _complete(nv.solve(inst, method="structured")))
@@ -81,6 +83,7 @@ def main() -> None:
                 agree = np.linalg.norm(sol.W_mm - dense.W_mm) / np.linalg.norm(dense.W_mm)
         if inst.name.startswith("random"):
             sizes.append(n)
+            works.append(inst.V * inst.m * inst.d)
             times.append(t_struct)
         kkt = f"{max(sol.mm.kkt.values()):.1e}" if sol.mm.status.ok else sol.mm.status.state
         lib = _liblinear(inst) if inst.name.startswith("one-hot") else None
@@ -89,4 +92,6 @@ def main() -> None:
               f"{agree if agree is not None else float('nan'):9.1e} "
               f"{lib if lib is not None else float('nan'):11.3f}")
     slope = np.polyfit(np.log(sizes), np.log(times), 1)[0]
-    print(f"structured growth exponent (random rows, log-log slope of seconds on constraints): {slope:.2f}")
+    per_work = np.polyfit(np.log(works), np.log(times), 1)[0]
+    print(f"structured growth exponent (random rows, log-log slope of seconds): {slope:.2f} on "
+          f"constraints, {per_work:.2f} on V·m·d")
