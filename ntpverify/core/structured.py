@@ -45,6 +45,10 @@ LSQR_TOL = 1e-13
 #: LSQR gives up beyond this condition estimate; 1e13 keeps every system with cond ≤ 1e3 (the
 #: embeddings this suite draws, geometry.RANK_RTOL's comment) far inside it.
 LSQR_CONLIM = 1e13
+#: LSQR iteration cap per solve. Measured well-posed solves (polish on the right active set, W⋆,
+#: P_F) take 30–300 iterations; ones far beyond belong to a wrong active set or a nearly singular
+#: system, whose answer the verification then rejects anyway.
+LSQR_ITER_LIM = 3000
 #: Iterative refinement (solve for the residual, add) stops after this many rounds, once the
 #: residual ‖b − A x‖ is below REFINE_TARGET·‖b‖ (three decades under the 1e-9 acceptance), or as
 #: soon as a round fails to halve it (it is then at LSQR's floor, ~eps·cond).
@@ -107,22 +111,34 @@ class Triples:
         return H.shape[0] * V <= BLAS_ADVANTAGE * self.n
 
 
-def lsqr_refined(op: LinearOperator, b: np.ndarray, scale: float | None = None) -> np.ndarray:
+@dataclass
+class Work:
+    """A tally of LSQR work: Σ iterations × min(operator shape). For the triple operators one
+    iteration applies A and Aᵀ, ≈ 4·n·d flops with n the number of triples."""
+
+    units: int = 0
+
+
+def lsqr_refined(op: LinearOperator, b: np.ndarray, scale: float | None = None,
+                 work: Work | None = None) -> np.ndarray:
     """Least-squares solution of least norm of ``op x ≈ b``: LSQR from 0 plus refinement on the
     residual, until ``‖b − op x‖ ≤ REFINE_TARGET·scale`` (``scale`` defaults to ``‖b‖``; a caller
     correcting a good estimate passes the size of the full answer, so that a small right-hand
     side is not over-solved). Every correction lies in ``range(opᵀ)``, so minimality of the norm
-    is preserved."""
+    is preserved. ``work``, if given, is charged for the iterations."""
     x = np.zeros(op.shape[1])
     r = b.astype(float, copy=True)
     size = float(np.linalg.norm(r))
     target = REFINE_TARGET * (size if scale is None else scale)
-    iter_lim = 10 * max(op.shape) + 100
+    iter_lim = min(LSQR_ITER_LIM, 10 * max(op.shape) + 100)
     for _ in range(REFINE_ROUNDS):
         if not size > target:
             break
         btol = min(1e-3, max(LSQR_TOL, 0.1 * target / size))
-        x += lsqr(op, r, atol=LSQR_TOL, btol=btol, conlim=LSQR_CONLIM, iter_lim=iter_lim)[0]
+        out = lsqr(op, r, atol=LSQR_TOL, btol=btol, conlim=LSQR_CONLIM, iter_lim=iter_lim)
+        x += out[0]
+        if work is not None:
+            work.units += out[2] * min(op.shape)
         r = b - op.matvec(x)
         before, size = size, float(np.linalg.norm(r))
         if not size < 0.5 * before:
@@ -130,24 +146,25 @@ def lsqr_refined(op: LinearOperator, b: np.ndarray, scale: float | None = None) 
     return x
 
 
-def least_norm_decoder(H: np.ndarray, rows: Triples, rhs: np.ndarray, V: int) -> np.ndarray:
+def least_norm_decoder(H: np.ndarray, rows: Triples, rhs: np.ndarray, V: int,
+                       work: Work | None = None) -> np.ndarray:
     """``argmin ‖W‖`` among the least-squares solutions of ``A W = rhs`` (V×d), by LSQR."""
     d = H.shape[1]
     op = LinearOperator((rows.n, V * d), dtype=float,
                         matvec=lambda w: rows.apply(H, w.reshape(V, d)),
                         rmatvec=lambda y: rows.adjoint(H, y, V).ravel())
-    return lsqr_refined(op, rhs).reshape(V, d)
+    return lsqr_refined(op, rhs, work=work).reshape(V, d)
 
 
 def least_squares_multipliers(H: np.ndarray, rows: Triples, W: np.ndarray,
-                              scale: float | None = None) -> np.ndarray:
+                              scale: float | None = None, work: Work | None = None) -> np.ndarray:
     """``y = argmin ‖Aᵀ y − W‖`` of least norm (so ``Aᵀy`` is the projection of W onto
     ``range(Aᵀ)``); ``scale`` as in lsqr_refined."""
     V, d = W.shape
     op = LinearOperator((V * d, rows.n), dtype=float,
                         matvec=lambda y: rows.adjoint(H, y, V).ravel(),
                         rmatvec=lambda w: rows.apply(H, w.reshape(V, d)))
-    return lsqr_refined(op, W.ravel(), scale)
+    return lsqr_refined(op, W.ravel(), scale, work)
 
 
 def combination_defect(H: np.ndarray, rows: Triples, y: np.ndarray, V: int) -> float:
