@@ -58,12 +58,18 @@ POLISH_STEPS = (1e-6, 1e-9, 1e-12)
 #: needs one, a nearly right one a few; far from the optimum the rounds only cost (measured: 8
 #: rounds took 8–20 s on a nearly non-separable V=64, m=128, d=32 instance without certifying).
 ACTIVE_SET_ROUNDS = 4
-#: Epoch budget of the ascent. theory.md §9 measured 56–82 epochs on separable instances up to
-#: 500k constraints; nearly non-separable ones (margin ≲ 1e-3) converge far slower and end
-#: inconclusive instead.
-MAX_EPOCHS = 5000
-#: First epoch doubling at which a not yet converged ascent is polished anyway.
+#: Epoch budget of the ascent: at most MAX_EPOCHS and at most ASCENT_FLOPS of epochs (≈ 2·m·V·d
+#: flops each), but never fewer than MIN_EPOCHS. theory.md §9 measured 56–82 epochs on separable
+#: instances up to 500k constraints; a nearly non-separable V=64, m=128, d=32 draw (‖W^mm‖ = 68)
+#: needed 20k epochs (5 s); ones beyond the budget end inconclusive.
+MAX_EPOCHS = 50_000
+MIN_EPOCHS = 1000
+ASCENT_FLOPS = 2e11
+#: First epoch doubling at which a not yet converged ascent is polished anyway, provided its
+#: relative block step is below STALL_POLISH_STEP (farther out the active set is wrong and the
+#: polish only costs: measured 5 s for nothing at epoch 64 of the draw above).
 POLISH_FIRST_DOUBLING = 64
+STALL_POLISH_STEP = 1e-3
 #: First epoch at which a Farkas certificate is attempted; then at every doubling of the epoch.
 FARKAS_FIRST_CHECK = 16
 #: The certificate is attempted only when ``s = Σα`` grew by this factor since the previous check
@@ -134,14 +140,38 @@ def _polish(sg: StructuredGeometry, margin_rows: Triples, lam0: np.ndarray, work
     return W_mm, rows, lam
 
 
+def dual_point(sg: StructuredGeometry, rows: Triples, n_margin: int, lam: np.ndarray) -> np.ndarray:
+    """The dual ``G`` (m×V, columns in C_j) of multipliers ``λ`` over ``rows`` (margin triples first),
+    with negative margin multipliers clipped to 0: ``g_j = Σ α (e_{a_j} − e_v) + Σ β (e_z − e_{a_j})``."""
+    coeff = lam.copy()
+    coeff[:n_margin] = np.maximum(coeff[:n_margin], 0.0)
+    G = np.zeros((sg.m, sg.V))
+    np.add.at(G, (rows.ctx, rows.plus), coeff)
+    np.add.at(G, (rows.ctx, rows.minus), -coeff)
+    return G
+
+
+def dual_objective(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray) -> float:
+    """``D(G) = −Σ_{v∉S_j} g_{j,v} − ½‖W‖²`` with ``W = G H`` (columns of G sum to zero)."""
+    return float(G[sg.support].sum()) - 0.5 * float(np.sum(W * W))
+
+
 def certify_max_margin(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray, epochs: int,
                        work: Work | None = None) -> MaxMargin:
+    """:func:`polish_and_certify` without the restart point."""
+    return polish_and_certify(sg, G, W, epochs, work)[0]
+
+
+def polish_and_certify(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray, epochs: int,
+                       work: Work | None = None) -> tuple[MaxMargin, np.ndarray | None]:
     """Polish the ascent's ``(G, W = G H)`` on its active set and accept it only if KKT verifies
     (module docstring). The active set starts from maxmargin.active_set's rule (multiplier
     ``α = −g`` above ``ACTIVE_DUAL_RTOL·max α``, or slack ``|margin − 1| ≤ ACTIVE_SLACK``); while KKT
     fails, constraints with negative multipliers are dropped and violated margins added, as in a
     primal–dual active-set method, for at most ACTIVE_SET_ROUNDS solves. ``work`` is charged for
-    the LSQR iterations."""
+    the LSQR iterations. Also returns the dual point (dual_point) of the last polish when KKT
+    failed: the ascent restarts from it if it has a larger dual objective (an active-set Newton
+    step on the face the ascent is approaching)."""
     work = Work() if work is None else work
     alpha_max = float(np.max(-G, where=~sg.support, initial=0.0))
     margin_rows = _margin_triples(sg, W, lambda J, D: (-G[J] > ACTIVE_DUAL_RTOL * alpha_max)
@@ -150,7 +180,7 @@ def certify_max_margin(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray, epo
     for _ in range(ACTIVE_SET_ROUNDS):
         if margin_rows.n == 0:
             return MaxMargin(Status("inconclusive", "the dual ascent left no active margin constraint"),
-                             method=METHOD)
+                             method=METHOD), None
         W_mm, rows, lam = _polish(sg, margin_rows, np.concatenate([alpha0, G[sg.eq.ctx, sg.eq.plus]]),
                                   work)
         kkt = kkt_residuals(sg, W_mm, rows, margin_rows.n, lam)
@@ -159,7 +189,8 @@ def certify_max_margin(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray, epo
             return MaxMargin(Status("ok", f"KKT verified after active-set polish ({epochs} epochs of "
                                     "dual ascent)"), W_mm, float(np.linalg.norm(W_mm)), kkt,
                              lam[: margin_rows.n], margin_rows.array(), METHOD,
-                             float(np.linalg.norm(W_mm - W) / np.linalg.norm(W_mm)))
+                             float(np.linalg.norm(W_mm - W) / np.linalg.norm(W_mm))), None
+        restart = dual_point(sg, rows, margin_rows.n, lam)
         alpha = lam[: margin_rows.n]
         keep = alpha >= 0.0
         added = _margin_triples(sg, W_mm, lambda J, D: D < 1.0 - ACTIVE_SLACK)
@@ -170,7 +201,8 @@ def certify_max_margin(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray, epo
         alpha0 = np.concatenate([alpha[keep], np.zeros(added.n)])
     return MaxMargin(Status("inconclusive", f"KKT residual {worst} = {kkt[worst]:.3g} exceeds "
                             f"{KKT_RTOL:g} after {epochs} epochs of dual ascent"),
-                     kkt=kkt, method=METHOD, raw_error=float(np.linalg.norm(W_mm - W) / np.linalg.norm(W_mm)))
+                     kkt=kkt, method=METHOD, raw_error=float(np.linalg.norm(W_mm - W) / np.linalg.norm(W_mm))
+                     ), restart
 
 
 def _infeasible(rows: Triples, y: np.ndarray, defect: float, eps: float, how: str) -> Separability:
@@ -263,22 +295,27 @@ def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None) -> 
     polish_at = list(POLISH_STEPS)
     check_at, G_prev, s_prev = FARKAS_FIRST_CHECK, None, 0.0
     mm, last_polish, work = None, 0, Work()
-    for epoch in range(1, MAX_EPOCHS + 1):
+    budget = int(min(MAX_EPOCHS, max(MIN_EPOCHS, ASCENT_FLOPS / (2.0 * sg.m * sg.V * sg.d))))
+    for epoch in range(1, budget + 1):
         step = dual_epoch(sg.H, sg.hsq, sg.support, sign_free, G, W, rng.permutation(contexts))
         rel = step / (1.0 + float(np.linalg.norm(W)) * h_max)
         crossed = bool(polish_at) and rel <= polish_at[0]
         # A slowly converging ascent is also polished at epoch doublings (from 64), but only once
         # the epochs since the last try have cost as much as that try (in LSQR iterations × rows,
         # ≈ 4·n·d flops each, against ≈ 2·m·V·d per epoch): polishing is at most half the work.
-        stalled = (epoch == check_at and epoch >= POLISH_FIRST_DOUBLING
+        stalled = (epoch == check_at and epoch >= POLISH_FIRST_DOUBLING and rel <= STALL_POLISH_STEP
                    and (epoch - last_polish) * sg.m * sg.V >= 2 * work.units)
         if crossed or stalled:
             while polish_at and rel <= polish_at[0]:
                 polish_at.pop(0)
             last_polish, work = epoch, Work()
-            mm = certify_max_margin(sg, G, W, epoch, work)
+            mm, restart = polish_and_certify(sg, G, W, epoch, work)
             if mm.status.ok:
                 return _separable(sg, mm, epoch)
+            if restart is not None:
+                W_restart = restart.T @ sg.H
+                if dual_objective(sg, restart, W_restart) > dual_objective(sg, G, W):
+                    G, W = restart, W_restart
             if not polish_at and crossed:
                 break
         if epoch == check_at:
