@@ -1,11 +1,12 @@
 """Dense (nnls) against structured ``solve()`` on growing instances, with the fitted growth exponent.
 
-Rows: random instances V = 64, m = 32/64/128, d = 2m, |S_j| ≤ 8 (separable: d ≥ m), and one-hot
-instances (m, d, V) = (200, 256, 10) and (2000, 2048, 20) (W^mm = hard-margin Crammer–Singer). The
+Rows: random instances V = 64, m = 32/64/128, d = 2m, |S_j| ≤ 8 (separable: d ≥ m), one-hot
+instances (m, d, V) = (200, 256, 10) and (2000, 2048, 20) (W^mm = hard-margin Crammer–Singer), and
+non-separable ones: random V = 64, d = 8, m = 256/512/1024 and one-hot V = 10, m = 500, d = 20. The
 dense route is timed only up to DENSE_MAX_CONSTRAINTS (issue 10 measured 176 s at 3.8k). The
-exponent is the least-squares slope of log(seconds) on log(constraints) over the random rows; since
-d = 2m there, the work of one epoch (≈ 2·V·m·d flops) grows like constraints², so the slope on
-log(V·m·d) is printed too (≈ 1 means time linear in the work of an epoch).
+exponent is the least-squares slope of log(seconds) on log(constraints) over the separable random
+rows (where d = 2m, so the work of one epoch, ≈ 2·V·m·d flops, grows like constraints², and the
+slope on log(V·m·d) is printed too) and over the non-separable random rows (d fixed).
 scikit-learn's ``LinearSVC(multi_class="crammer_singer")`` is timed on the one-hot rows when it is
 importable (a benchmark-only extra).
 """
@@ -68,10 +69,11 @@ def main() -> None:
     rng = np.random.default_rng(10)
     rows = [random_supported(rng, 64, m, 2 * m, 8) for m in (32, 64, 128)]
     rows += [one_hot(rng, 10, 200, 256), one_hot(rng, 20, 2000, 2048)]
+    rows += [random_supported(rng, 64, m, 8, 8) for m in (256, 512, 1024)] + [one_hot(rng, 10, 500, 20)]
     nv.solve(rows[0], method="structured")  # compile (numba caches to disk after the first run)
     print(f"{'instance':24s} {'constraints':>11s} {'dense s':>9s} {'struct s':>9s} {'epochs':>6s} "
-          f"{'worst KKT':>9s} {'vs dense':>9s} {'liblinear s':>11s}")
-    sizes, works, times = [], [], []
+          f"{'KKT/Farkas':>10s} {'vs dense':>9s} {'liblinear s':>11s}")
+    sizes, works, times, ns_sizes, ns_times = [], [], [], [], []
     for inst in rows:
         n = inst.m * (inst.V - 1)
         sol, t_struct = _timed(lambda: _complete(nv.solve(inst, method="structured")))
@@ -79,19 +81,30 @@ def main() -> None:
         dense, t_dense, agree = None, None, None
         if n <= DENSE_MAX_CONSTRAINTS:
             dense, t_dense = _timed(lambda: nv.solve(inst, method="nnls"))
+            assert dense.separable is sol.separable and dense.compatible is sol.compatible
             if dense.W_mm is not None and sol.W_mm is not None:
                 agree = np.linalg.norm(sol.W_mm - dense.W_mm) / np.linalg.norm(dense.W_mm)
-        if inst.name.startswith("random"):
+        if inst.name.startswith("random") and sol.separable is False:
+            ns_sizes.append(n)
+            ns_times.append(t_struct)
+        elif inst.name.startswith("random"):
             sizes.append(n)
             works.append(inst.V * inst.m * inst.d)
             times.append(t_struct)
-        kkt = f"{max(sol.mm.kkt.values()):.1e}" if sol.mm.status.ok else sol.mm.status.state
+        if sol.mm.status.ok:
+            kkt = f"{max(sol.mm.kkt.values()):.1e}"
+        elif sol.separable is False:
+            kkt = f"F{sol.sep.farkas_defect:.0e}"  # not separable: the Farkas certificate's defect
+        else:
+            kkt = sol.mm.status.state
         lib = _liblinear(inst) if inst.name.startswith("one-hot") else None
         print(f"{inst.name:24s} {n:11d} {t_dense if t_dense is not None else float('nan'):9.2f} "
-              f"{t_struct:9.2f} {epochs.group(1) if epochs else '-':>6s} {kkt:>9s} "
+              f"{t_struct:9.2f} {epochs.group(1) if epochs else '-':>6s} {kkt:>10s} "
               f"{agree if agree is not None else float('nan'):9.1e} "
               f"{lib if lib is not None else float('nan'):11.3f}")
     slope = np.polyfit(np.log(sizes), np.log(times), 1)[0]
     per_work = np.polyfit(np.log(works), np.log(times), 1)[0]
-    print(f"structured growth exponent (random rows, log-log slope of seconds): {slope:.2f} on "
-          f"constraints, {per_work:.2f} on V·m·d")
+    ns_slope = np.polyfit(np.log(ns_sizes), np.log(ns_times), 1)[0]
+    print(f"structured growth exponent (log-log slope of seconds): separable random rows {slope:.2f} "
+          f"on constraints, {per_work:.2f} on V·m·d; non-separable random rows {ns_slope:.2f} on "
+          f"constraints")

@@ -224,7 +224,7 @@ def zero_embedding_certificate(sg: StructuredGeometry) -> Separability | None:
     return _infeasible(rows, np.ones(1), 0.0, 0.0, f"context {j} has h_j = 0")
 
 
-def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray) -> Separability | None:
+def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) -> Separability | None:
     """An exact certificate near the recession-direction estimate ``D`` (m×V, columns ≈ in C_j,
     ``𝟙ᵀα = 1``), or None when none verifies (module docstring)."""
     alpha = np.where(sg.support, 0.0, -D)
@@ -254,7 +254,7 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray) -> Separability
         if defect > FARKAS_RTOL:
             return None
         eps = float(np.linalg.norm(rows.adjoint(sg.H, y, V)))
-        return _infeasible(rows, y, defect, eps, "recession direction of the dual ascent")
+        return _infeasible(rows, y, defect, eps, f"recession direction of {epochs} epochs of dual ascent")
     return None
 
 
@@ -321,7 +321,7 @@ def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None) -> 
         if epoch == check_at:
             s = float(G[sg.support].sum())  # Σα, since every column of G sums to zero
             if G_prev is not None and s > FARKAS_GROWTH * s_prev:
-                sep = farkas_from_direction(sg, (G - G_prev) / (s - s_prev))
+                sep = farkas_from_direction(sg, (G - G_prev) / (s - s_prev), epoch)
                 if sep is not None:
                     return AscentResult(sep, _follow(sep), epoch)
             G_prev, s_prev, check_at = G.copy(), s, 2 * check_at
