@@ -201,3 +201,19 @@ def test_structured_is_deterministic():
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError):
         nv.solve(random_instance(np.random.default_rng(0), 3, 2, 2), method="dense")
+
+
+def test_dim_F_without_block_svds(monkeypatch):
+    """When every block is over the cap, dim F = Σ(|S_j| − 1) needs H of full row rank (theory.md
+    §2); otherwise it is reported inconclusive, never guessed."""
+    import ntpverify.core.structured as structured
+
+    monkeypatch.setattr(structured, "LOCAL_RANK_CAP", 0)
+    rng = np.random.default_rng(2)
+    wide = random_instance(rng, 6, 4, 7)
+    sg = StructuredGeometry(wide)
+    assert sg.F_dim == nv.solve(wide, method="nnls").F_dim and sg.F_status.ok
+    narrow = random_instance(rng, 6, 5, 3)
+    assert int((narrow.support_mask.sum(axis=1) > 1).sum()) > 0
+    sg = StructuredGeometry(narrow)
+    assert sg.F_dim is None and sg.F_status.state == "inconclusive"

@@ -220,9 +220,13 @@ class StructuredGeometry:
         return self.eq.adjoint(self.H, least_squares_multipliers(self.H, self.eq, W), self.V)
 
     @cached_property
+    def singular_values_H(self) -> np.ndarray:
+        return np.linalg.svd(self.H, compute_uv=False)
+
+    @cached_property
     def rank_H(self) -> RankDecision:
         """Rank of H from its singular values (as geometry.Geometry.rank_H)."""
-        return decide_rank(np.linalg.svd(self.H, compute_uv=False))
+        return decide_rank(self.singular_values_H)
 
     def _block_singular_values(self) -> np.ndarray | None:
         """Singular values of the equality rows, block by connected component (module docstring);
@@ -262,8 +266,8 @@ class StructuredGeometry:
         s = self._block_singular_values()
         if s is not None:
             return decide_rank(s)
-        sH = np.linalg.svd(self.H, compute_uv=False)
-        if decide_rank(sH).rank < self.m:
+        sH = self.singular_values_H
+        if self.rank_H.rank < self.m:
             return None
         # With H of full row rank: σ_min(A_eq) ≥ σ_min(H), since ‖U H‖ ≥ σ_min(H)‖U‖ and the column
         # u_j = Σ_z β_z (e_z − e_{a_j}) has ‖u_j‖ ≥ ‖β_j‖; and σ_max(A_eq) ≤ σ_max(H)·max_j √|S_j|,

@@ -109,7 +109,7 @@ def kkt_residuals(sg: StructuredGeometry, W: np.ndarray, rows: Triples, n_margin
     return {
         "primal_eq": spread / scale,
         "primal_ineq": max(0.0, 1.0 - min_margin),
-        "dual_sign": max(0.0, -float(alpha.min())) / float(alpha.max()),
+        "dual_sign": max(0.0, -float(alpha.min())) / float(alpha.max()) if alpha.max() > 0 else np.inf,
         "stationarity": float(np.linalg.norm(W - rows.adjoint(sg.H, lam, sg.V)) / np.sqrt(normW2)),
         "complementarity": float(alpha @ np.abs(margins - 1.0) / total),
         "duality_gap": abs(normW2 - total) / normW2,
@@ -184,7 +184,7 @@ def polish_and_certify(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray, epo
         W_mm, rows, lam = _polish(sg, margin_rows, np.concatenate([alpha0, G[sg.eq.ctx, sg.eq.plus]]),
                                   work)
         kkt = kkt_residuals(sg, W_mm, rows, margin_rows.n, lam)
-        worst = max(kkt, key=kkt.get)
+        worst = max(kkt, key=lambda k: np.inf if np.isnan(kkt[k]) else kkt[k])  # NaN never passes
         if kkt[worst] <= KKT_RTOL:
             return MaxMargin(Status("ok", f"KKT verified after active-set polish ({epochs} epochs of "
                                     "dual ascent)"), W_mm, float(np.linalg.norm(W_mm)), kkt,
