@@ -97,9 +97,10 @@ class Triples:
     def adjoint(self, H: np.ndarray, y: np.ndarray, V: int) -> np.ndarray:
         """``Aᵀ y = Σ_t y_t (e_plus − e_minus) h_ctxᵀ`` (V×d)."""
         if self._dense_logits(H, V):
-            C = np.zeros((H.shape[0], V))  # coefficients, so that Aᵀy = Cᵀ H by BLAS
-            np.add.at(C, (self.ctx, self.plus), y)
-            np.add.at(C, (self.ctx, self.minus), -y)
+            # Coefficients C (m×V) with Aᵀy = Cᵀ H by BLAS; bincount scatters ~10× faster than add.at.
+            size = H.shape[0] * V
+            C = (np.bincount(self.ctx * V + self.plus, y, size)
+                 - np.bincount(self.ctx * V + self.minus, y, size)).reshape(H.shape[0], V)
             return C.T @ H
         return selected_differences_adjoint(np.ascontiguousarray(y, dtype=float), H, self.ctx,
                                             self.plus, self.minus, V)

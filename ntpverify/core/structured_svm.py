@@ -11,12 +11,15 @@ per epoch: the NTP form of the Crammer–Singer sequential dual method (Keerthi 
 liblinear ``-s 4``; like liblinear we stop on the largest block step, a KKT violation in logit
 units, but we do not shrink: every epoch visits every token, so the stopping test is exact).
 
-**Certification, separable.** When the steps are small the active set ``A`` is read off as the
-dense route does (maxmargin.active_set's rule and constants), the equality-constrained least-norm
+**Certification, separable.** When the steps are small (POLISH_STEPS; a slow ascent also at
+rationed epoch doublings, and once when its epoch budget runs out) the active set ``A`` is read
+off as the dense route does (maxmargin.active_set's rule and constants), the equality-constrained least-norm
 problem ``min ‖W‖ s.t. (e_{a_j} − e_v)ᵀ W h_j = 1 on A, (e_z − e_{a_j})ᵀ W h_j = 0`` is solved
 by LSQR on the selected-differences operator (structured.py), the multipliers are the ascent's
 ``(α, β)`` corrected by a least-squares step so that ``W = Aᵀλ``, and every KKT residual of
-maxmargin.kkt_residuals is recomputed from H and held to ``KKT_RTOL``.
+maxmargin.kkt_residuals is recomputed from H and held to ``KKT_RTOL``. A polish that fails is
+corrected a few rounds as a primal–dual active-set method, and its dual point restarts the ascent
+when that raises ``D``.
 
 **Certification, not separable.** The dual is then unbounded and ``G_k`` grows linearly along a
 recession direction: a ``G`` with columns in ``C_j``, ``G H = 0`` and ``−Σ_{v∉S_j} g_{j,v} = 1``
@@ -145,10 +148,9 @@ def dual_point(sg: StructuredGeometry, rows: Triples, n_margin: int, lam: np.nda
     with negative margin multipliers clipped to 0: ``g_j = Σ α (e_{a_j} − e_v) + Σ β (e_z − e_{a_j})``."""
     coeff = lam.copy()
     coeff[:n_margin] = np.maximum(coeff[:n_margin], 0.0)
-    G = np.zeros((sg.m, sg.V))
-    np.add.at(G, (rows.ctx, rows.plus), coeff)
-    np.add.at(G, (rows.ctx, rows.minus), -coeff)
-    return G
+    size = sg.m * sg.V
+    return (np.bincount(rows.ctx * sg.V + rows.plus, coeff, size)
+            - np.bincount(rows.ctx * sg.V + rows.minus, coeff, size)).reshape(sg.m, sg.V)
 
 
 def dual_objective(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray) -> float:
