@@ -76,11 +76,11 @@ def main() -> None:
     sizes, works, times, ns_sizes, ns_times = [], [], [], [], []
     for inst in rows:
         n = inst.m * (inst.V - 1)
-        sol, t_struct = _timed(lambda: _complete(nv.solve(inst, method="structured")))
+        sol, t_struct = _timed(lambda inst=inst: _complete(nv.solve(inst, method="structured")))
         epochs = re.search(r"(\d+) epochs", sol.mm.status.reason or sol.sep.status.reason)
         dense, t_dense, agree = None, None, None
         if n <= DENSE_MAX_CONSTRAINTS:
-            dense, t_dense = _timed(lambda: nv.solve(inst, method="nnls"))
+            dense, t_dense = _timed(lambda inst=inst: nv.solve(inst, method="nnls"))
             assert dense.separable is sol.separable and dense.compatible is sol.compatible
             if dense.W_mm is not None and sol.W_mm is not None:
                 agree = np.linalg.norm(sol.W_mm - dense.W_mm) / np.linalg.norm(dense.W_mm)

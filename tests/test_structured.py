@@ -206,7 +206,7 @@ def test_unknown_method_is_refused():
 def test_dim_F_without_block_svds(monkeypatch):
     """When every block is over the cap, dim F = Σ(|S_j| − 1) needs H of full row rank (theory.md
     §2); otherwise it is reported inconclusive, never guessed."""
-    import ntpverify.core.structured as structured
+    from ntpverify.core import structured
 
     monkeypatch.setattr(structured, "LOCAL_RANK_CAP", 0)
     rng = np.random.default_rng(2)

@@ -31,12 +31,19 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import LinearOperator, lsqr
 
-from ntpverify.core.compatibility import (CERTIFICATE_RTOL, COMPATIBLE_RTOL, INCOMPATIBLE_RTOL,
-                                          Compatibility)
+from ntpverify.core.compatibility import (
+    CERTIFICATE_RTOL,
+    COMPATIBLE_RTOL,
+    INCOMPATIBLE_RTOL,
+    Compatibility,
+)
 from ntpverify.core.geometry import RANK_RTOL, RankDecision, decide_rank
 from ntpverify.core.instance import Instance
 from ntpverify.core.status import Status
-from ntpverify.core.structured_kernels import selected_differences, selected_differences_adjoint
+from ntpverify.core.structured_kernels import (
+    selected_differences,
+    selected_differences_adjoint,
+)
 
 #: LSQR stopping tolerances (``atol``/``btol``: relative residual and relative normal-equation
 #: residual): four decades below the 1e-9 acceptance of every certified answer (KKT_RTOL,

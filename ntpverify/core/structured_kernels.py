@@ -77,9 +77,7 @@ def dual_epoch(H: np.ndarray, hsq: np.ndarray, support: np.ndarray, sign_free: n
         for v in range(V):
             delta = new[v] - G[j, v]
             if delta != 0.0:
-                step = abs(delta) * hsq[j]
-                if step > worst:
-                    worst = step
+                worst = max(worst, abs(delta) * hsq[j])
                 G[j, v] = new[v]
                 for k in range(d):
                     W[v, k] += delta * h[k]

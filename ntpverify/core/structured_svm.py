@@ -43,8 +43,15 @@ from scipy.sparse.linalg import LinearOperator
 from ntpverify.core.maxmargin import ACTIVE_DUAL_RTOL, ACTIVE_SLACK, KKT_RTOL, MaxMargin
 from ntpverify.core.separability import FARKAS_RTOL, Separability
 from ntpverify.core.status import Status
-from ntpverify.core.structured import (StructuredGeometry, Triples, Work, combination_defect,
-                                       least_norm_decoder, least_squares_multipliers, lsqr_refined)
+from ntpverify.core.structured import (
+    StructuredGeometry,
+    Triples,
+    Work,
+    combination_defect,
+    least_norm_decoder,
+    least_squares_multipliers,
+    lsqr_refined,
+)
 from ntpverify.core.structured_kernels import dual_epoch
 
 METHOD = "structured"
@@ -226,6 +233,15 @@ def zero_embedding_certificate(sg: StructuredGeometry) -> Separability | None:
     return _infeasible(rows, np.ones(1), 0.0, 0.0, f"context {j} has h_j = 0")
 
 
+def _farkas_operator(sg: StructuredGeometry, rows: Triples, n_margin: int) -> LinearOperator:
+    """``δ ↦ (vec(Aᵀδ), 𝟙ᵀδ_α)``: the correction δ must cancel ``G H`` and keep ``𝟙ᵀα = 1``."""
+    V, d = sg.V, sg.d
+    return LinearOperator((V * d + 1, rows.n), dtype=float,
+                          matvec=lambda x: np.append(rows.adjoint(sg.H, x, V).ravel(), x[:n_margin].sum()),
+                          rmatvec=lambda u: rows.apply(sg.H, u[:-1].reshape(V, d))
+                          + np.concatenate([np.full(n_margin, u[-1]), np.zeros(rows.n - n_margin)]))
+
+
 def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) -> Separability | None:
     """An exact certificate near the recession-direction estimate ``D`` (m×V, columns ≈ in C_j,
     ``𝟙ᵀα = 1``), or None when none verifies (module docstring)."""
@@ -240,13 +256,9 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
         rows = margin_rows.concat(sg.eq)
         a0 = alpha[j, v]
         y0 = np.concatenate([a0, beta0]) / a0.sum()
-        n_a, V, d = margin_rows.n, sg.V, sg.d
-        # Unknown: the correction δ; equations: Aᵀδ = −Aᵀy0 (G H = 0) and 𝟙ᵀδ_α = 0 (keeps 𝟙ᵀα = 1).
-        op = LinearOperator((V * d + 1, rows.n), dtype=float,
-                            matvec=lambda x: np.append(rows.adjoint(sg.H, x, V).ravel(), x[:n_a].sum()),
-                            rmatvec=lambda u: rows.apply(sg.H, u[:-1].reshape(V, d))
-                            + np.concatenate([np.full(n_a, u[-1]), np.zeros(rows.n - n_a)]))
-        y = y0 + lsqr_refined(op, np.append(-rows.adjoint(sg.H, y0, V).ravel(), 0.0))
+        n_a, V = margin_rows.n, sg.V
+        y = y0 + lsqr_refined(_farkas_operator(sg, rows, n_a),
+                              np.append(-rows.adjoint(sg.H, y0, V).ravel(), 0.0))
         negative = y[:n_a] < 0.0
         if negative.any():
             pattern[j[negative], v[negative]] = False
