@@ -9,12 +9,13 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from . import gd_speed, property_times, solve_speed
+from . import gd_speed, property_times, solve_speed, structured_speed
 
 SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("gd", gd_speed.main),
     ("solve", solve_speed.main),
     ("properties", property_times.main),
+    ("structured", structured_speed.main),
 ]
 
 

@@ -1,0 +1,378 @@
+"""The structured route (theory.md §9): F, compatibility and W⋆ without a dense constraint matrix.
+
+Every constraint of Definitions 1–3 is a *selected logit difference* ``(e_p − e_q)ᵀ W h_j`` of one
+context's logits ``ℓ_j = W h_j``. A list of triples ``(j, p, q)`` therefore defines an operator
+``A : R^{V×d} → R^n``, ``W ↦ ((e_p − e_q)ᵀ W h_j)_t`` with adjoint ``y ↦ Σ_t y_t (e_p − e_q) h_jᵀ``,
+each applied in O(n·d) by the compiled kernels of structured_kernels.py. Least-norm and
+least-squares problems over it are solved by LSQR on a ``LinearOperator`` with iterative
+refinement, so memory is O(n + V·d + m·d) and no (constraints × unknowns) matrix is ever formed.
+
+* **W⋆** is the least-norm solution of ``A_eq W = b`` (anchor rows ``(j, z, a_j)``,
+  ``b = log(p_z/p_{a_j})``): LSQR started at 0 stays in ``range(A_eqᵀ) = F``, so it returns the
+  unique solution inside F without any rank decision. Incompatibility: ``y = r/‖r‖²`` with
+  ``A_eqᵀ y = 0`` and ``bᵀy = 1``, checked with the adjoint.
+* **P_F(W)** = ``A_eqᵀ y`` with ``y = argmin ‖A_eqᵀ y − W‖`` (LSQR on the adjoint).
+* **dim F** is a rank decision (geometry.decide_rank, same tolerance) on the singular values of
+  the equality rows, computed per connected component of the graph "contexts sharing a support
+  token" (the rows of different components act on disjoint tokens, so the stacked matrix is block
+  diagonal and its singular values are the union of the blocks'), each block in the reduced
+  coordinates of its own contexts' span. When a block is too large for that, and H has full row
+  rank, ``dim F = Σ_j (|S_j| − 1)`` exactly (theory.md §2) with a decision margin from the bound
+  ``σ_min(A_eq) ≥ σ_min(H)``; otherwise dim F is reported inconclusive.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import LinearOperator, lsqr
+
+from ntpverify.core.compatibility import (
+    COMPATIBLE_RTOL,
+    INCOMPATIBLE_RTOL,
+    Compatibility,
+)
+from ntpverify.core.geometry import RANK_RTOL, SCALE_CAP, UNIT_ROUNDOFF, RankDecision, decide_rank
+from ntpverify.core.instance import Instance
+from ntpverify.core.status import Status
+from ntpverify.core.structured_kernels import (
+    selected_differences,
+    selected_differences_adjoint,
+)
+
+#: LSQR stopping tolerances (``atol``/``btol``: relative residual and relative normal-equation
+#: residual): four decades below the 1e-9 acceptance of every certified answer (KKT_RTOL,
+#: COMPATIBLE_RTOL), so the solver's own stopping error never decides a verdict.
+LSQR_TOL = 1e-13
+#: LSQR gives up beyond this condition estimate; 1e13 keeps every system with cond ≤ 1e3 (the
+#: embeddings this suite draws, geometry.RANK_RTOL's comment) far inside it.
+LSQR_CONLIM = 1e13
+#: LSQR iteration cap per solve. Measured well-posed solves (polish on the right active set, W⋆,
+#: P_F) take 30–300 iterations; ones far beyond belong to a wrong active set or a nearly singular
+#: system, whose answer the verification then rejects anyway.
+LSQR_ITER_LIM = 3000
+#: Iterative refinement (solve for the residual, add) stops after this many rounds, once the
+#: residual ‖b − A x‖ is below REFINE_TARGET·‖b‖ (three decades under the 1e-9 acceptance), or as
+#: soon as a round fails to halve it (it is then at LSQR's floor, ~eps·cond).
+REFINE_ROUNDS = 4
+REFINE_TARGET = 1e-12
+#: Measured speed ratio per flop of BLAS ``H Wᵀ`` over the selected-differences kernels (which load
+#: three operands per two flops): ~4 at V = 20, m = 2000, d = 2048 (22 ms against 8 ms for 12.8k
+#: triples). Triples.apply/adjoint use the dense-logit form when it does less than that many
+#: times their work.
+BLAS_ADVANTAGE = 4
+#: Largest block (rows × columns) of the equality system whose singular values are computed
+#: densely for dim F: 4e6 entries is 32 MB and a few seconds of SVD on 2 cores.
+LOCAL_RANK_CAP = 4_000_000
+#: Logit chunks ``W H_Jᵀ`` (V × |J|) are kept below this many entries (8 MB): margins and spreads
+#: are computed context-chunk by context-chunk so memory stays O(V·d + m·d).
+CHUNK_ENTRIES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Triples:
+    """Constraint rows ``(ctx_t, plus_t, minus_t)`` meaning ``(e_plus − e_minus)ᵀ W h_ctx``."""
+
+    ctx: np.ndarray
+    plus: np.ndarray
+    minus: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.ctx.shape[0]
+
+    def array(self) -> np.ndarray:
+        """The n×3 array of triples, as the dense route stores them."""
+        return np.stack([self.ctx, self.plus, self.minus], axis=1).astype(np.intp)
+
+    def concat(self, other: Triples) -> Triples:
+        return Triples(np.concatenate([self.ctx, other.ctx]), np.concatenate([self.plus, other.plus]),
+                       np.concatenate([self.minus, other.minus]))
+
+    def apply(self, H: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """``A W`` (n,)."""
+        if self._dense_logits(H, W.shape[0]):
+            Z = H @ W.T  # m × V logits, by BLAS
+            return Z[self.ctx, self.plus] - Z[self.ctx, self.minus]
+        return selected_differences(W, H, self.ctx, self.plus, self.minus)
+
+    def adjoint(self, H: np.ndarray, y: np.ndarray, V: int) -> np.ndarray:
+        """``Aᵀ y = Σ_t y_t (e_plus − e_minus) h_ctxᵀ`` (V×d)."""
+        if self._dense_logits(H, V):
+            # Coefficients C (m×V) with Aᵀy = Cᵀ H by BLAS; bincount scatters ~10× faster than add.at.
+            size = H.shape[0] * V
+            C = (np.bincount(self.ctx * V + self.plus, y, size)
+                 - np.bincount(self.ctx * V + self.minus, y, size)).reshape(H.shape[0], V)
+            return C.T @ H
+        return selected_differences_adjoint(np.ascontiguousarray(y, dtype=float), H, self.ctx,
+                                            self.plus, self.minus, V)
+
+    def _dense_logits(self, H: np.ndarray, V: int) -> bool:
+        """Whether to go through all m×V logits with BLAS instead of the O(n·d) kernels: when
+        ``m·V ≤ BLAS_ADVANTAGE·n`` (the m×V block is then no larger than a few copies of the
+        constraint list, and BLAS is that much faster per flop)."""
+        return H.shape[0] * V <= BLAS_ADVANTAGE * self.n
+
+
+@dataclass
+class Work:
+    """A tally of LSQR work: Σ iterations × min(operator shape). For the triple operators one
+    iteration applies A and Aᵀ, ≈ 4·n·d flops with n the number of triples."""
+
+    units: int = 0
+
+
+def lsqr_refined(op: LinearOperator, b: np.ndarray, scale: float | None = None,
+                 work: Work | None = None) -> np.ndarray:
+    """Least-squares solution of least norm of ``op x ≈ b``: LSQR from 0 plus refinement on the
+    residual, until ``‖b − op x‖ ≤ REFINE_TARGET·scale`` (``scale`` defaults to ``‖b‖``; a caller
+    correcting a good estimate passes the size of the full answer, so that a small right-hand
+    side is not over-solved). Every correction lies in ``range(opᵀ)``, so minimality of the norm
+    is preserved. ``work``, if given, is charged for the iterations."""
+    x = np.zeros(op.shape[1])
+    r = b.astype(float, copy=True)
+    size = float(np.linalg.norm(r))
+    target = REFINE_TARGET * (size if scale is None else scale)
+    iter_lim = min(LSQR_ITER_LIM, 10 * max(op.shape) + 100)
+    for _ in range(REFINE_ROUNDS):
+        if not size > target:
+            break
+        btol = min(1e-3, max(LSQR_TOL, 0.1 * target / size))
+        out = lsqr(op, r, atol=LSQR_TOL, btol=btol, conlim=LSQR_CONLIM, iter_lim=iter_lim)
+        x += out[0]
+        if work is not None:
+            work.units += out[2] * min(op.shape)
+        r = b - op.matvec(x)
+        before, size = size, float(np.linalg.norm(r))
+        if not size < 0.5 * before:
+            break
+    return x
+
+
+def least_norm_decoder(H: np.ndarray, rows: Triples, rhs: np.ndarray, V: int,
+                       work: Work | None = None) -> np.ndarray:
+    """``argmin ‖W‖`` among the least-squares solutions of ``A W = rhs`` (V×d), by LSQR."""
+    d = H.shape[1]
+    op = LinearOperator((rows.n, V * d), dtype=float,
+                        matvec=lambda w: rows.apply(H, w.reshape(V, d)),
+                        rmatvec=lambda y: rows.adjoint(H, y, V).ravel())
+    return lsqr_refined(op, rhs, work=work).reshape(V, d)
+
+
+def least_squares_multipliers(H: np.ndarray, rows: Triples, W: np.ndarray,
+                              scale: float | None = None, work: Work | None = None) -> np.ndarray:
+    """``y = argmin ‖Aᵀ y − W‖`` of least norm (so ``Aᵀy`` is the projection of W onto
+    ``range(Aᵀ)``); ``scale`` as in lsqr_refined."""
+    V, d = W.shape
+    op = LinearOperator((V * d, rows.n), dtype=float,
+                        matvec=lambda y: rows.adjoint(H, y, V).ravel(),
+                        rmatvec=lambda w: rows.apply(H, w.reshape(V, d)))
+    return lsqr_refined(op, W.ravel(), scale, work)
+
+
+def combination_defect(H: np.ndarray, rows: Triples, y: np.ndarray, V: int) -> float:
+    """``‖Σ_t y_t (e_plus − e_minus) h_jᵀ‖ / (√2 Σ_t |y_t| ‖h_{j_t}‖)``, the relative defect of a
+    certificate, exactly as compatibility.certificate_defect computes it, but structurally."""
+    scale = np.sqrt(2.0) * float(np.sum(np.abs(y) * np.linalg.norm(H[rows.ctx], axis=1)))
+    return float(np.linalg.norm(rows.adjoint(H, y, V)) / scale) if scale > 0 else 0.0
+
+
+def combination_bound_structured(H: np.ndarray, rows: Triples, y: np.ndarray, V: int) -> float:
+    """geometry.combination_bound, structurally: the bound on ``‖W‖·max‖h_j‖`` that the combination
+    ``Σ_t y_t (e_plus − e_minus) h_jᵀ`` proves, on H scaled exactly by a power of two, with the same
+    first-order rounding allowance."""
+    norms = np.linalg.norm(H, axis=1)
+    hmax = float(norms.max()) if norms.size else 0.0
+    if not hmax > 0:
+        return math.inf
+    scale = 2.0 ** -math.frexp(hmax)[1] * 2.0
+    Hs = H * scale
+    rounding = (rows.n + H.shape[1] + 2) * UNIT_ROUNDOFF * math.sqrt(2.0) * float(
+        np.sum(np.abs(y) * norms[rows.ctx] * scale))
+    size = float(np.linalg.norm(rows.adjoint(Hs, y, V))) + rounding
+    return math.inf if size == 0.0 else hmax * scale / size
+
+
+def context_chunks(m: int, V: int):
+    """Consecutive context ranges whose logit block ``V × |J|`` has at most CHUNK_ENTRIES entries."""
+    step = max(1, CHUNK_ENTRIES // V)
+    for start in range(0, m, step):
+        yield slice(start, min(m, start + step))
+
+
+class StructuredGeometry:
+    """Supports, anchors and the equality operator of one instance, without dense constraint
+    matrices; the structured counterpart of geometry.Geometry (same anchors ``a_j = min S_j`` and
+    the same order of equality triples)."""
+
+    def __init__(self, inst: Instance) -> None:
+        self.inst = inst
+        self.V, self.m, self.d = inst.V, inst.m, inst.d
+        self.H = np.ascontiguousarray(inst.embeddings)
+        self.support = np.ascontiguousarray(inst.support_mask)
+        self.support_size = self.support.sum(axis=1)
+        self.anchors = np.argmax(self.support, axis=1)
+        self.hsq = np.einsum("ij,ij->i", self.H, self.H)
+        self.n_in = int(self.m * self.V - self.support_size.sum())
+
+    @cached_property
+    def eq(self) -> Triples:
+        """``(j, z, a_j)`` for ``z ∈ S_j ∖ {a_j}``: the equalities of Definitions 1 and 2(a)."""
+        mask = self.support.copy()
+        mask[np.arange(self.m), self.anchors] = False
+        j, z = np.nonzero(mask)
+        return Triples(j.astype(np.intp), z.astype(np.intp), self.anchors[j].astype(np.intp))
+
+    @cached_property
+    def eq_rhs(self) -> np.ndarray:
+        """``b_{j,z} = log p_{j,z} − log p_{j,a_j}`` (Definition 1)."""
+        P = self.inst.next_token_probs
+        e = self.eq
+        return np.log(P[e.ctx, e.plus]) - np.log(P[e.ctx, e.minus])
+
+    # --- F ---------------------------------------------------------------------------------
+    def project_F(self, W: np.ndarray) -> np.ndarray:
+        """``P_F(W) = A_eqᵀ y`` with ``y = argmin ‖A_eqᵀ y − W‖`` (F = range(A_eqᵀ), theory.md §2)."""
+        W = np.asarray(W, dtype=float)
+        if self.eq.n == 0:
+            return np.zeros_like(W)
+        return self.eq.adjoint(self.H, least_squares_multipliers(self.H, self.eq, W), self.V)
+
+    @cached_property
+    def singular_values_H(self) -> np.ndarray:
+        return np.linalg.svd(self.H, compute_uv=False)
+
+    @cached_property
+    def rank_H(self) -> RankDecision:
+        """Rank of H from its singular values (as geometry.Geometry.rank_H)."""
+        return decide_rank(self.singular_values_H)
+
+    def _block_singular_values(self) -> np.ndarray | None:
+        """Singular values of the equality rows, block by connected component (module docstring);
+        None when some block exceeds LOCAL_RANK_CAP."""
+        e = self.eq
+        ctx = np.unique(e.ctx)
+        # Bipartite graph: contexts 0..m-1, tokens m..m+V-1; an edge for each token of S_j, |S_j| ≥ 2.
+        rows = np.concatenate([e.ctx, e.ctx])
+        cols = self.m + np.concatenate([e.plus, e.minus])
+        graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(self.m + self.V,) * 2)
+        _, label = connected_components(graph, directed=False)
+        values = []
+        for comp in np.unique(label[ctx]):
+            in_comp = label[e.ctx] == comp
+            J = np.unique(e.ctx[in_comp])
+            tokens = np.unique(np.concatenate([e.plus[in_comp], e.minus[in_comp]]))
+            HJ = self.H[J]
+            _, s, Vt = np.linalg.svd(HJ, full_matrices=False)
+            R = Vt[: decide_rank(s).rank].T
+            n_rows, width = int(in_comp.sum()), tokens.size * R.shape[1]
+            if n_rows * width > LOCAL_RANK_CAP:
+                return None
+            local = np.searchsorted(J, e.ctx[in_comp])
+            GJ = HJ @ R
+            block = np.zeros((n_rows, tokens.size, R.shape[1]))
+            idx = np.arange(n_rows)
+            block[idx, np.searchsorted(tokens, e.plus[in_comp])] = GJ[local]
+            block[idx, np.searchsorted(tokens, e.minus[in_comp])] = -GJ[local]
+            values.append(np.linalg.svd(block.reshape(n_rows, width), compute_uv=False))
+        return np.sort(np.concatenate(values))[::-1]
+
+    @cached_property
+    def rank_F(self) -> RankDecision | None:
+        """``dim F`` as a rank decision (module docstring), or None when it could not be made."""
+        if self.eq.n == 0:
+            return RankDecision(0, 0.0, np.inf)
+        s = self._block_singular_values()
+        if s is not None:
+            return decide_rank(s)
+        sH = self.singular_values_H
+        if self.rank_H.rank < self.m:
+            return None
+        # With H of full row rank: σ_min(A_eq) ≥ σ_min(H), since ‖U H‖ ≥ σ_min(H)‖U‖ and the column
+        # u_j = Σ_z β_z (e_z − e_{a_j}) has ‖u_j‖ ≥ ‖β_j‖; and σ_max(A_eq) ≤ σ_max(H)·max_j √|S_j|,
+        # since ‖u_j‖² = ‖β_j‖² + (Σβ_j)² ≤ |S_j|‖β_j‖². So every singular value clears the cutoff
+        # placed at RANK_RTOL times that upper bound, by at least the margin returned.
+        cut = RANK_RTOL * sH[0] * np.sqrt(self.support_size.max())
+        margin = float(np.log10(sH[-1] / cut))
+        return RankDecision(self.eq.n, float(cut), margin) if margin > 0 else None
+
+    @property
+    def F_dim(self) -> int | None:
+        return None if self.rank_F is None else self.rank_F.rank
+
+    @property
+    def F_status(self) -> Status:
+        if self.rank_F is None:
+            return Status("inconclusive", "dim F not decided: an equality block exceeds "
+                          f"{LOCAL_RANK_CAP} entries and H does not have a clearly full row rank")
+        if not self.rank_F.clear:
+            return Status("inconclusive", f"rank decision margin {self.rank_F.margin:.2f} decades")
+        return Status("ok")
+
+    # --- logits, chunked ---------------------------------------------------------------------
+    def spread_and_margin(self, W: np.ndarray) -> tuple[float, float]:
+        """``(max |(W h_j)_z − (W h_j)_{a_j}|, min (W h_j)_{a_j} − (W h_j)_v)`` over ``z ∈ S_j``,
+        ``v ∉ S_j`` (the spread unscaled), from the logits chunk by chunk (never the whole V×m
+        block at once)."""
+        spread, low = 0.0, np.inf
+        for J, diff in self.anchor_differences(W):
+            mask = self.support[J]
+            spread = max(spread, float(np.abs(diff[mask]).max()))
+            if not mask.all():
+                low = min(low, float(diff[~mask].min()))
+        return spread, low
+
+    def anchor_differences(self, W: np.ndarray):
+        """Yield ``(J, D)`` with ``D[i, v] = (W h_j)_{a_j} − (W h_j)_v`` for the contexts ``j ∈ J``
+        of each chunk (|J| × V)."""
+        for J in context_chunks(self.m, self.V):
+            Z = self.H[J] @ W.T
+            yield J, Z[np.arange(Z.shape[0]), self.anchors[J]][:, None] - Z
+
+
+def equation_residual(sg: StructuredGeometry, W: np.ndarray) -> float:
+    """``max_{j,z} |(W h_j)_z − (W h_j)_{a_j} − b_{j,z}| / max(1, ‖b‖_∞)``, as the dense route's
+    compatibility.equation_residual, from H."""
+    if sg.eq.n == 0:
+        return 0.0
+    err = np.abs(sg.eq.apply(sg.H, W) - sg.eq_rhs)
+    return float(err.max() / max(1.0, np.abs(sg.eq_rhs).max()))
+
+
+def compatibility_structured(sg: StructuredGeometry) -> Compatibility:
+    """Definition 1 and W⋆ by LSQR (module docstring), held to compatibility.py's tolerances."""
+    b = sg.eq_rhs
+    if b.size == 0:
+        zero = np.zeros((sg.V, sg.d))
+        return Compatibility(Status("ok", "no equations (every |S_j| = 1)"), True, zero, 0.0, 0.0)
+    W = least_norm_decoder(sg.H, sg.eq, b, sg.V)
+    r = b - sg.eq.apply(sg.H, W)
+    rel = float(np.linalg.norm(r)) / max(1.0, float(np.linalg.norm(b)))
+    if rel <= COMPATIBLE_RTOL:
+        eq = equation_residual(sg, W)
+        if eq > COMPATIBLE_RTOL:
+            return Compatibility(Status("inconclusive", f"W⋆ misses its equations by {eq:.3g} when "
+                                        "recomputed from H"), None, None, rel, eq)
+        return Compatibility(Status("ok", "least-norm solution by LSQR (structured)"), True, W, rel, eq)
+    if rel < INCOMPATIBLE_RTOL:
+        return Compatibility(Status("inconclusive", f"equation residual {rel:.3g} lies between "
+                                    f"{COMPATIBLE_RTOL:g} and {INCOMPATIBLE_RTOL:g}"), None, None, rel)
+    y = r / (r @ b) if r @ b > 0 else r / (r @ r)  # bᵀy = 1 (r ⊥ range A makes r·b = r·r)
+    defect = combination_defect(sg.H, sg.eq, y, sg.V)
+    # as compatibility.compatibility_of: every solution has ‖W‖·max‖h_j‖ ≥ bound; decide only
+    # beyond the cap relative to the log-ratios' size
+    bound = combination_bound_structured(sg.H, sg.eq, y, sg.V)
+    cap = SCALE_CAP * max(1.0, float(np.abs(b).max()))
+    if not bound > cap:
+        return Compatibility(Status("inconclusive", f"the incompatibility certificate proves only that "
+                                    f"every solution has ‖W‖·max‖h_j‖ ≥ {bound:.3g} (not above {cap:.3g})"),
+                             None, None, rel, certificate_bound=bound)
+    return Compatibility(Status("infeasible", f"no W satisfies Definition 1 with ‖W‖·max‖h_j‖ < {bound:.3g}; "
+                                "certificate y with Aᵀy = 0, bᵀy = 1 verified (structured)"), False, None, rel,
+                         certificate=y, certificate_defect=defect, equations=sg.eq.array(),
+                         certificate_bound=bound)

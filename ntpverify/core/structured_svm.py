@@ -1,0 +1,370 @@
+"""Separability (Definition 2) and W^mm (Definition 3) by dual block coordinate ascent (theory.md §9).
+
+**Dual.** ``max_{g_j ∈ C_j} D(G) = −Σ_j Σ_{v∉S_j} g_{j,v} − ½‖G H‖²`` with
+``C_j = {g : 𝟙ᵀg = 0, g_v ≤ 0 for v ∉ S_j}`` and ``W = G H``; ``max D = ½‖W^mm‖²``, the
+off-support entries ``α_{j,v} = −g_{j,v}`` are the margin multipliers and the support entries
+``β_{j,z} = g_{j,z}`` (``z ≠ a_j``) those of the equalities, in the anchor form
+``W = Σ α_{j,v}(e_{a_j} − e_v)h_jᵀ + Σ β_{j,z}(e_z − e_{a_j})h_jᵀ`` of theory.md §2's KKT.
+
+**Ascent.** Exact block steps (structured_kernels.dual_epoch), contexts in a seeded random order
+per epoch: the NTP form of the Crammer–Singer sequential dual method (Keerthi et al. 2008,
+liblinear ``-s 4``; like liblinear we stop on the largest block step, a KKT violation in logit
+units, but we do not shrink: every epoch visits every token, so the stopping test is exact).
+
+**Certification, separable.** When the steps are small (POLISH_STEPS; a slow ascent also at
+rationed epoch doublings, and once when its epoch budget runs out) the active set ``A`` is read
+off as the dense route does (maxmargin.active_set's rule and constants), the equality-constrained least-norm
+problem ``min ‖W‖ s.t. (e_{a_j} − e_v)ᵀ W h_j = 1 on A, (e_z − e_{a_j})ᵀ W h_j = 0`` is solved
+by LSQR on the selected-differences operator (structured.py), the multipliers are the ascent's
+``(α, β)`` corrected by a least-squares step so that ``W = Aᵀλ``, and every KKT residual of
+maxmargin.kkt_residuals is recomputed from H and held to ``KKT_RTOL``. A polish that fails is
+corrected a few rounds as a primal–dual active-set method, and its dual point restarts the ascent
+when that raises ``D``.
+
+**Certification, not separable.** The dual is then unbounded and ``G_k`` grows linearly along a
+recession direction: a ``G`` with columns in ``C_j``, ``G H = 0`` and ``−Σ_{v∉S_j} g_{j,v} = 1``
+(theory.md §9). Its estimate is the difference quotient ``(G_{2k} − G_k)/(s_{2k} − s_k)``
+(``s = Σα``), in which the bounded part of the iterates cancels; on its pattern of clearly positive
+multipliers the least-norm correction that makes ``G H = 0`` exactly (keeping ``𝟙ᵀα = 1``) is
+found by LSQR, negative multipliers are dropped and the solve repeated. The certificate is
+accepted, as on the dense route, when the bound it proves exceeds geometry.SCALE_CAP.
+A defect ``ε = ‖G H‖`` at ``𝟙ᵀα = 1`` proves that every ``W``
+meeting Definition 2 has ``‖W‖ ≥ 1/ε``, since ``1 ≤ Σ α_{j,v}(ℓ_{j,a_j} − ℓ_{j,v}) = ⟨W, G H⟩``:
+that bound is stated in the verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator
+
+from ntpverify.core.geometry import SCALE_CAP
+from ntpverify.core.maxmargin import ACTIVE_DUAL_RTOL, ACTIVE_SLACK, KKT_RTOL, MaxMargin
+from ntpverify.core.separability import Separability
+from ntpverify.core.status import State, Status
+from ntpverify.core.structured import (
+    StructuredGeometry,
+    Triples,
+    Work,
+    combination_bound_structured,
+    combination_defect,
+    least_norm_decoder,
+    least_squares_multipliers,
+    lsqr_refined,
+)
+from ntpverify.core.structured_kernels import dual_epoch
+
+METHOD = "structured"
+#: Seed of the per-epoch context permutations: results are deterministic.
+SEED = 0
+#: Relative block-step sizes (step / (1 + ‖W‖ max‖h_j‖), logit units) at which the polish is
+#: tried. The polish is exact on the right active set, but one try costs ~300–600 LSQR
+#: iterations, each ≈ 4·(active constraints)·d flops, against ≈ 2·V·m·d for an epoch: measured
+#: (benchmarks/structured_speed.py) a try is worth ~1000 epochs at V=64, m=128, where an epoch
+#: takes 0.6 ms, so the first try waits for a well converged ascent; the last is near float64
+#: resolution of the logits, where the ascent cannot improve.
+POLISH_STEPS = (1e-6, 1e-9, 1e-12)
+#: Solves of the active-set correction in one polish (certify_max_margin); a right active set
+#: needs one, a nearly right one a few; far from the optimum the rounds only cost (measured: 8
+#: rounds took 8–20 s on a nearly non-separable V=64, m=128, d=32 instance without certifying).
+ACTIVE_SET_ROUNDS = 4
+#: Epoch budget of the ascent: at most MAX_EPOCHS and at most ASCENT_FLOPS of epochs (≈ 2·m·V·d
+#: flops each), but never fewer than MIN_EPOCHS. theory.md §9 measured 56–82 epochs on separable
+#: instances up to 500k constraints; a nearly non-separable V=64, m=128, d=32 draw (‖W^mm‖ = 68)
+#: needed 20k epochs (5 s); ones beyond the budget end inconclusive.
+MAX_EPOCHS = 50_000
+MIN_EPOCHS = 1000
+ASCENT_FLOPS = 2e11
+#: First epoch doubling at which a not yet converged ascent is polished anyway, provided its
+#: relative block step is below STALL_POLISH_STEP (farther out the active set is wrong and the
+#: polish only costs: measured 5 s for nothing at epoch 64 of the draw above).
+POLISH_FIRST_DOUBLING = 64
+STALL_POLISH_STEP = 1e-3
+#: First epoch at which a Farkas certificate is attempted; then at every doubling of the epoch.
+FARKAS_FIRST_CHECK = 16
+#: The certificate is attempted only when ``s = Σα`` grew by this factor since the previous check
+#: (an epoch count half as large): on a separable instance s converges (to ‖W^mm‖²), on a
+#: non-separable one it grows linearly, ``s_k ≈ a k + b``, so its ratio tends to 2 from below
+#: (measured 1.9–2.0 from epoch 16 on random non-separable instances).
+FARKAS_GROWTH = 1.5
+#: Off-support entries of the recession-direction estimate whose multiplier is below this fraction
+#: of the largest are left out of the certificate's pattern (bounded entries decay like 1/k there).
+FARKAS_PATTERN_RTOL = 1e-6
+#: Rounds of "solve on the pattern, drop negative multipliers".
+FARKAS_ROUNDS = 6
+
+
+@dataclass(frozen=True)
+class AscentResult:
+    """Separability and W^mm from the structured route, with the number of epochs run."""
+
+    sep: Separability
+    mm: MaxMargin
+    epochs: int
+
+
+def kkt_residuals(sg: StructuredGeometry, W: np.ndarray, rows: Triples, n_margin: int,
+                  lam: np.ndarray) -> dict[str, float]:
+    """The relative KKT residuals of maxmargin.kkt_residuals (same names and definitions), at
+    ``(W, λ)`` with ``λ`` over ``rows`` (its first ``n_margin`` are margin triples ``(j, a_j, v)``
+    with multipliers α, the rest equality triples with multipliers β), computed from H chunk by
+    chunk. Margin multipliers not in ``rows`` are zero."""
+    spread, min_margin = sg.spread_and_margin(W)
+    alpha = lam[:n_margin]
+    margin_rows = Triples(rows.ctx[:n_margin], rows.plus[:n_margin], rows.minus[:n_margin])
+    margins = margin_rows.apply(sg.H, W)
+    normW2 = float(np.sum(W * W))
+    scale = max(np.sqrt(normW2) * np.sqrt(sg.hsq.max()), 1e-300)
+    total = float(alpha.sum())
+    return {
+        "primal_eq": spread / scale,
+        "primal_ineq": max(0.0, 1.0 - min_margin),
+        "dual_sign": max(0.0, -float(alpha.min())) / float(alpha.max()) if alpha.max() > 0 else np.inf,
+        "stationarity": float(np.linalg.norm(W - rows.adjoint(sg.H, lam, sg.V)) / np.sqrt(normW2)),
+        "complementarity": float(alpha @ np.abs(margins - 1.0) / total),
+        "duality_gap": abs(normW2 - total) / normW2,
+    }
+
+
+def _margin_triples(sg: StructuredGeometry, W: np.ndarray, pick) -> Triples:
+    """The margin triples ``(j, a_j, v)``, ``v ∉ S_j``, where ``pick(J, D)`` is true, with ``D`` the
+    chunk's anchor differences ``(W h_j)_{a_j} − (W h_j)_v`` (|J| × V)."""
+    ctx, tok = [], []
+    for J, diff in sg.anchor_differences(W):
+        i, v = np.nonzero(~sg.support[J] & pick(J, diff))
+        ctx.append(i + J.start)
+        tok.append(v)
+    j, v = np.concatenate(ctx).astype(np.intp), np.concatenate(tok).astype(np.intp)
+    return Triples(j, sg.anchors[j].astype(np.intp), v)
+
+
+def _polish(sg: StructuredGeometry, margin_rows: Triples, lam0: np.ndarray, work: Work
+            ) -> tuple[np.ndarray, Triples, np.ndarray]:
+    """Least-norm ``W`` with the margins of ``margin_rows`` equal to 1 and the equalities, and its
+    multipliers ``λ`` (``W = Aᵀλ``) as the least-squares correction of the estimate ``λ0``."""
+    rows = margin_rows.concat(sg.eq)
+    rhs = np.concatenate([np.ones(margin_rows.n), np.zeros(sg.eq.n)])
+    W_mm = least_norm_decoder(sg.H, rows, rhs, sg.V, work)
+    lam = lam0 + least_squares_multipliers(sg.H, rows, W_mm - rows.adjoint(sg.H, lam0, sg.V),
+                                            float(np.linalg.norm(W_mm)), work)
+    return W_mm, rows, lam
+
+
+def dual_point(sg: StructuredGeometry, rows: Triples, n_margin: int, lam: np.ndarray) -> np.ndarray:
+    """The dual ``G`` (m×V, columns in C_j) of multipliers ``λ`` over ``rows`` (margin triples first),
+    with negative margin multipliers clipped to 0: ``g_j = Σ α (e_{a_j} − e_v) + Σ β (e_z − e_{a_j})``."""
+    coeff = lam.copy()
+    coeff[:n_margin] = np.maximum(coeff[:n_margin], 0.0)
+    size = sg.m * sg.V
+    return (np.bincount(rows.ctx * sg.V + rows.plus, coeff, size)
+            - np.bincount(rows.ctx * sg.V + rows.minus, coeff, size)).reshape(sg.m, sg.V)
+
+
+def dual_objective(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray) -> float:
+    """``D(G) = −Σ_{v∉S_j} g_{j,v} − ½‖W‖²`` with ``W = G H`` (columns of G sum to zero)."""
+    return float(G[sg.support].sum()) - 0.5 * float(np.sum(W * W))
+
+
+def certify_max_margin(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray, epochs: int,
+                       work: Work | None = None) -> MaxMargin:
+    """:func:`polish_and_certify` without the restart point."""
+    return polish_and_certify(sg, G, W, epochs, work)[0]
+
+
+def polish_and_certify(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray, epochs: int,
+                       work: Work | None = None) -> tuple[MaxMargin, np.ndarray | None]:
+    """Polish the ascent's ``(G, W = G H)`` on its active set and accept it only if KKT verifies
+    (module docstring). The active set starts from maxmargin.active_set's rule (multiplier
+    ``α = −g`` above ``ACTIVE_DUAL_RTOL·max α``, or slack ``|margin − 1| ≤ ACTIVE_SLACK``); while KKT
+    fails, constraints with negative multipliers are dropped and violated margins added, as in a
+    primal–dual active-set method, for at most ACTIVE_SET_ROUNDS solves. ``work`` is charged for
+    the LSQR iterations. Also returns the dual point (dual_point) of the last polish when KKT
+    failed: the ascent restarts from it if it has a larger dual objective (an active-set Newton
+    step on the face the ascent is approaching)."""
+    work = Work() if work is None else work
+    alpha_max = float(np.max(-G, where=~sg.support, initial=0.0))
+    margin_rows = _margin_triples(sg, W, lambda J, D: (-G[J] > ACTIVE_DUAL_RTOL * alpha_max)
+                                  | (np.abs(D - 1.0) <= ACTIVE_SLACK))
+    alpha0 = -G[margin_rows.ctx, margin_rows.minus]
+    for _ in range(ACTIVE_SET_ROUNDS):
+        if margin_rows.n == 0:
+            return MaxMargin(Status("inconclusive", "the dual ascent left no active margin constraint"),
+                             method=METHOD), None
+        W_mm, rows, lam = _polish(sg, margin_rows, np.concatenate([alpha0, G[sg.eq.ctx, sg.eq.plus]]),
+                                  work)
+        kkt = kkt_residuals(sg, W_mm, rows, margin_rows.n, lam)
+        worst = max(kkt, key=lambda k: np.inf if np.isnan(kkt[k]) else kkt[k])  # NaN never passes
+        if kkt[worst] <= KKT_RTOL:
+            return MaxMargin(Status("ok", f"KKT verified after active-set polish ({epochs} epochs of "
+                                    "dual ascent)"), W_mm, float(np.linalg.norm(W_mm)), kkt,
+                             lam[: margin_rows.n], margin_rows.array(), METHOD,
+                             float(np.linalg.norm(W_mm - W) / np.linalg.norm(W_mm))), None
+        restart = dual_point(sg, rows, margin_rows.n, lam)
+        alpha = lam[: margin_rows.n]
+        keep = alpha >= 0.0
+        added = _margin_triples(sg, W_mm, lambda J, D: D < 1.0 - ACTIVE_SLACK)
+        if keep.all() and added.n == 0:
+            break
+        kept = Triples(margin_rows.ctx[keep], margin_rows.plus[keep], margin_rows.minus[keep])
+        margin_rows = kept.concat(added)
+        alpha0 = np.concatenate([alpha[keep], np.zeros(added.n)])
+    return MaxMargin(Status("inconclusive", f"KKT residual {worst} = {kkt[worst]:.3g} exceeds "
+                            f"{KKT_RTOL:g} after {epochs} epochs of dual ascent"),
+                     kkt=kkt, method=METHOD, raw_error=float(np.linalg.norm(W_mm - W) / np.linalg.norm(W_mm))
+                     ), restart
+
+
+def _infeasible(rows: Triples, y: np.ndarray, defect: float, eps: float, how: str,
+                bound: float = math.inf) -> Separability:
+    """"Not separable" with the bound the certificate proves (``‖W‖·max‖h_j‖ ≥ bound`` for every
+    separating W), or inconclusive when the bound is not above SCALE_CAP (geometry.py)."""
+    if not bound > SCALE_CAP:
+        return Separability(Status("inconclusive", f"the structured Farkas certificate ({how}) proves only "
+                                   f"that every separating W has ‖W‖·max‖h_j‖ ≥ {bound:.3g} (≤ the cap "
+                                   f"{SCALE_CAP:g}; ε = ‖G H‖ = {eps:.3g})"), None, None, METHOD,
+                            separator_bound=bound)
+    return Separability(Status("infeasible", f"no W satisfies Definition 2 with ‖W‖·max‖h_j‖ < {bound:.3g}; "
+                               f"structured Farkas certificate ({how}) verified, ε = ‖G H‖ = {eps:.3g}"),
+                        False, None, METHOD, farkas_y=y, farkas_rows=rows.array(), farkas_defect=defect,
+                        separator_bound=bound)
+
+
+def zero_embedding_certificate(sg: StructuredGeometry) -> Separability | None:
+    """A context with ``h_j = 0`` and ``|S_j| < V`` alone is a certificate: ``g_j = e_{a_j} − e_v``
+    for one ``v ∉ S_j`` has ``g_j h_jᵀ = 0`` and ``α_{j,v} = 1`` (theory.md §9)."""
+    bad = np.flatnonzero((sg.hsq == 0.0) & (sg.support_size < sg.V))
+    if bad.size == 0:
+        return None
+    j = int(bad[0])
+    v = int(np.argmin(sg.support[j]))
+    rows = Triples(np.array([j], np.intp), np.array([sg.anchors[j]], np.intp), np.array([v], np.intp))
+    return _infeasible(rows, np.ones(1), 0.0, 0.0, f"context {j} has h_j = 0")
+
+
+def _farkas_operator(sg: StructuredGeometry, rows: Triples, n_margin: int) -> LinearOperator:
+    """``δ ↦ (vec(Aᵀδ), 𝟙ᵀδ_α)``: the correction δ must cancel ``G H`` and keep ``𝟙ᵀα = 1``."""
+    V, d = sg.V, sg.d
+    return LinearOperator((V * d + 1, rows.n), dtype=float,
+                          matvec=lambda x: np.append(rows.adjoint(sg.H, x, V).ravel(), x[:n_margin].sum()),
+                          rmatvec=lambda u: rows.apply(sg.H, u[:-1].reshape(V, d))
+                          + np.concatenate([np.full(n_margin, u[-1]), np.zeros(rows.n - n_margin)]))
+
+
+def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) -> Separability | None:
+    """An exact certificate near the recession-direction estimate ``D`` (m×V, columns ≈ in C_j,
+    ``𝟙ᵀα = 1``), or None when none verifies (module docstring)."""
+    alpha = np.where(sg.support, 0.0, -D)
+    pattern = alpha > FARKAS_PATTERN_RTOL * alpha.max(initial=0.0)
+    beta0 = D[sg.eq.ctx, sg.eq.plus]
+    for _ in range(FARKAS_ROUNDS):
+        j, v = np.nonzero(pattern)
+        if j.size == 0:
+            return None
+        margin_rows = Triples(j.astype(np.intp), sg.anchors[j].astype(np.intp), v.astype(np.intp))
+        rows = margin_rows.concat(sg.eq)
+        a0 = alpha[j, v]
+        y0 = np.concatenate([a0, beta0]) / a0.sum()
+        n_a, V = margin_rows.n, sg.V
+        y = y0 + lsqr_refined(_farkas_operator(sg, rows, n_a),
+                              np.append(-rows.adjoint(sg.H, y0, V).ravel(), 0.0))
+        negative = y[:n_a] < 0.0
+        if negative.any():
+            pattern[j[negative], v[negative]] = False
+            continue
+        y[:n_a] /= y[:n_a].sum()
+        defect = combination_defect(sg.H, rows, y, V)
+        eps = float(np.linalg.norm(rows.adjoint(sg.H, y, V)))
+        bound = combination_bound_structured(sg.H, rows, y, V)
+        if not bound > SCALE_CAP:  # proves too little: keep ascending (the caller decides later)
+            return None
+        return _infeasible(rows, y, defect, eps, f"recession direction of {epochs} epochs of dual ascent", bound)
+    return None
+
+
+def _follow(sep: Separability) -> MaxMargin:
+    state: State = "infeasible" if sep.separable is False else "inconclusive"
+    return MaxMargin(Status(state, f"separability: {sep.status.reason}"), method=METHOD)
+
+
+def _separable(sg: StructuredGeometry, mm: MaxMargin, epochs: int) -> AscentResult:
+    assert mm.W_mm is not None  # called only with a certified W^mm
+    _, min_margin = sg.spread_and_margin(mm.W_mm)
+    sep = Separability(Status("ok", "W^mm is a KKT-verified witness (structured dual ascent)"), True,
+                       method=METHOD, witness=mm.W_mm, witness_check=min_margin)
+    return AscentResult(sep, mm, epochs)
+
+
+def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None) -> AscentResult:
+    """Separability and W^mm of the instance behind ``sg`` (module docstring).
+
+    ``sign_free`` (m×V) marks the entries of G without a sign constraint; it defaults to the
+    supports, which is Definition 3's dual. Anything else solves a different cone program, which
+    certification must then reject (the negative control of tests/test_structured.py).
+    """
+    if sg.n_in == 0:
+        return AscentResult(Separability(Status("ok", "no margin inequalities: every context has full "
+                                                "support"), True, method=METHOD),
+                            MaxMargin(Status("undefined", "every context has full support: no margin "
+                                             "constraint, W^mm does not exist (theory.md §5)"),
+                                      method=METHOD), 0)
+    cert = zero_embedding_certificate(sg)
+    if cert is not None:
+        return AscentResult(cert, _follow(cert), 0)
+    sign_free = np.ascontiguousarray(sg.support if sign_free is None else sign_free)
+    G = np.zeros((sg.m, sg.V))
+    W = np.zeros((sg.V, sg.d))
+    rng = np.random.default_rng(SEED)
+    contexts = np.flatnonzero(sg.hsq > 0.0)
+    h_max = float(np.sqrt(sg.hsq.max()))
+    polish_at = list(POLISH_STEPS)
+    check_at, G_prev, s_prev = FARKAS_FIRST_CHECK, None, 0.0
+    mm, last_polish, work = None, 0, Work()
+    budget = int(min(MAX_EPOCHS, max(MIN_EPOCHS, ASCENT_FLOPS / (2.0 * sg.m * sg.V * sg.d))))
+    for epoch in range(1, budget + 1):
+        step = dual_epoch(sg.H, sg.hsq, sg.support, sign_free, G, W, rng.permutation(contexts))
+        rel = step / (1.0 + float(np.linalg.norm(W)) * h_max)
+        crossed = bool(polish_at) and rel <= polish_at[0]
+        # A slowly converging ascent is also polished at epoch doublings (from 64), but only once
+        # the epochs since the last try have cost as much as that try (in LSQR iterations × rows,
+        # ≈ 4·n·d flops each, against ≈ 2·m·V·d per epoch): polishing is at most half the work.
+        stalled = (epoch == check_at and epoch >= POLISH_FIRST_DOUBLING and rel <= STALL_POLISH_STEP
+                   and (epoch - last_polish) * sg.m * sg.V >= 2 * work.units)
+        if crossed or stalled:
+            while polish_at and rel <= polish_at[0]:
+                polish_at.pop(0)
+            last_polish, work = epoch, Work()
+            mm, restart = polish_and_certify(sg, G, W, epoch, work)
+            if mm.status.ok:
+                return _separable(sg, mm, epoch)
+            if restart is not None:
+                W_restart = restart.T @ sg.H
+                if dual_objective(sg, restart, W_restart) > dual_objective(sg, G, W):
+                    G, W = restart, W_restart
+            if not polish_at and crossed:
+                break
+        if epoch == check_at:
+            s = float(G[sg.support].sum())  # Σα, since every column of G sums to zero
+            if G_prev is not None and s > FARKAS_GROWTH * s_prev:
+                sep = farkas_from_direction(sg, (G - G_prev) / (s - s_prev), epoch)
+                if sep is not None:
+                    return AscentResult(sep, _follow(sep), epoch)
+            G_prev, s_prev, check_at = G.copy(), s, 2 * check_at
+    if last_polish < epoch:
+        # The budget ran out between tries: the ascent's last point gets one.
+        mm = certify_max_margin(sg, G, W, epoch)
+        if mm.status.ok:
+            return _separable(sg, mm, epoch)
+    reason = (mm.status.reason if mm is not None else
+              f"dual ascent neither converged nor yielded a verified Farkas certificate in {epoch} epochs")
+    sep = Separability(Status("inconclusive", reason), None, method=METHOD)
+    return AscentResult(sep, MaxMargin(Status("inconclusive", reason), kkt=mm.kkt if mm else {},
+                                       method=METHOD), epoch)
+
+
+def decide_structured(sg: StructuredGeometry) -> tuple[Separability, MaxMargin]:
+    """Separability (Definition 2) and W^mm (Definition 3) by the structured route."""
+    res = dual_ascent(sg)
+    return res.sep, res.mm
