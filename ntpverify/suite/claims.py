@@ -181,6 +181,11 @@ CATALOGUE: tuple[Claim, ...] = (
           "W^mm from LDP-NNLS and from cvxpy+Clarabel (independent active sets) coincide, and the "
           "separability LP agrees with the LDP's feasibility.", "none", "1e-8 relative; " + _KKT,
           "structure:check_D6"),
+    Claim("D7", "derived", "the structured and dense routes agree",
+          "The structured route (dual block coordinate ascent with exact cone projections, LSQR polish, "
+          "structural KKT and Farkas certificates; theory.md §9) and the dense route decide "
+          "compatibility, separability and dim F identically and give the same W⋆ and W^mm.", "none",
+          "flags and dim F exactly; W⋆, W^mm to 1e-9 relative (routes.ROUTES_RTOL)", "routes:check_D7"),
     Claim("D8", "literature", "Cover's function-counting law for V = 2 one-token supports",
           "With V = 2, one-token supports with fair labels and Gaussian h_j (homogeneous linear "
           "separability, Cover 1965): P(separable) = 2^{1−m} Σ_{k<d} binom(m−1, k).",
