@@ -190,6 +190,74 @@ def gd_command(args: argparse.Namespace) -> Result:
 
 
 @command(
+    "corpus",
+    "a text to an NTP instance and its answers: is it compatible, separable at dimension d, W* and W^mm",
+    argument("text", nargs="?", metavar="TEXT", help="a UTF-8 text file, or - for stdin (or use --builtin)"),
+    argument("--builtin", metavar="NAME", help="a corpus shipped with Python (see --list)"),
+    argument("--list", action="store_true", help="list the built-in corpora and exit"),
+    argument("--sequences", default="lines", metavar="HOW",
+             help="what one sequence is: lines (default), paragraphs or file; empty ones are skipped"),
+    argument("--tokenize", default="whitespace", metavar="HOW",
+             help="whitespace (default: str.split()), words (lowercased runs of letters, digits and "
+                  "apostrophes) or chars"),
+    argument("--vocab", type=positive_int, metavar="N",
+             help="keep the N most frequent tokens (ties by first appearance), the rest become <unk> "
+                  "(id N); default: every token"),
+    argument("--window", type=positive_int, metavar="L",
+             help="contexts are the L tokens before each position (positions with fewer are skipped); "
+                  "default: every prefix (--all-prefixes)"),
+    argument("--all-prefixes", action="store_true", help="every prefix of each sequence is a context (default)"),
+    argument("--embedding", default="gaussian", metavar="KIND",
+             help="gaussian (default, seeded N(0, I/d)) or one-hot (d = m)"),
+    argument("--d", type=positive_int, default=64, metavar="D", help="embedding dimension (default 64)"),
+    argument("--seed", type=int, default=0, metavar="S", help="embedding seed (default 0)"),
+    argument("--out", metavar="FILE", help="also save the instance (sparse form where smaller)"),
+    JSON,
+)  # fmt: skip
+def corpus_command(args: argparse.Namespace) -> Result:
+    """``ntpverify corpus TEXT``: the instance of a text and its compatibility and separability."""
+    from ntpverify.tools.corpus import CorpusOptions, builtin_text, corpus, list_builtins
+
+    if args.list:
+        return Text(list_builtins())
+    if args.window is not None and args.all_prefixes:
+        raise BadInput("argument --all-prefixes: not allowed with argument --window")
+    if (args.text is None) == (args.builtin is None):
+        raise BadInput("give exactly one of TEXT and --builtin NAME")
+    if args.builtin is not None:
+        text, source = builtin_text(args.builtin), args.builtin
+    elif args.text == "-":
+        text, source = sys.stdin.read(), "<stdin>"
+    else:
+        regular_file(args.text)
+        try:
+            with open(args.text, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise BadInput(f"{args.text}: TEXT: cannot be read as UTF-8 text: {e}") from None
+        source = args.text
+    options = CorpusOptions(args.sequences, args.tokenize, args.vocab, args.window, args.embedding,
+                            args.d, args.seed)
+    report = corpus(text, source, options)
+    if args.out is not None:
+        report.instance.save(args.out)
+    return report
+
+
+@dataclass(frozen=True)
+class Text:
+    """A plain-text result (``--list``): the same lines with or without ``--json``."""
+
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text}
+
+    def summary(self) -> str:
+        return self.text
+
+
+@command(
     "search",
     "search conjectures for counterexamples (shrunk, archived exactly); exit 1 if one is refuted; "
     "imports (runs) the Python files given",
