@@ -11,6 +11,7 @@ its right-hand sides sum to ``𝟙ᵀy = 1 > 0``. Both are re-checked in numpy a
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -129,15 +130,22 @@ def not_separable(geo: Geometry, y: np.ndarray, margin: float | None, method: st
         return Separability(Status("inconclusive", "no nonnegative multipliers to certify with"), None,
                             margin, method)
     coeffs, rows, defect = farkas_certificate(geo, y / y.sum())
-    bound = combination_bound(geo, rows, coeffs)
+    return farkas_verdict(combination_bound(geo, rows, coeffs), "Farkas certificate", f"defect {defect:.3g}",
+                          margin, method, farkas_y=coeffs, farkas_rows=rows, farkas_defect=defect)
+
+
+def farkas_verdict(bound: float, what: str, detail: str, margin: float | None, method: str,
+                   **certificate: Any) -> Separability:
+    """"Not separable" with the bound ``what`` proves (every separating W has ``‖W‖·max‖h_j‖ ≥
+    bound``) when it exceeds SEPARATOR_SCALE_CAP; otherwise inconclusive, stating the bound. The
+    ``certificate`` fields (multipliers, rows, defect) are kept only with a verdict they prove."""
     if not bound > SEPARATOR_SCALE_CAP:
-        return Separability(Status("inconclusive", f"the Farkas certificate proves only that every "
-                                   f"separating W has ‖W‖·max‖h_j‖ ≥ {bound:.3g} (≤ the cap "
-                                   f"{SEPARATOR_SCALE_CAP:g}; defect {defect:.3g})"), None, margin, method,
-                            separator_bound=bound)
+        return Separability(Status("inconclusive", f"the {what} proves only that every separating W has "
+                                   f"‖W‖·max‖h_j‖ ≥ {bound:.3g} (≤ the cap {SEPARATOR_SCALE_CAP:g}; {detail})"),
+                            None, margin, method, separator_bound=bound)
     return Separability(Status("infeasible", f"no W satisfies Definition 2 with ‖W‖·max‖h_j‖ < {bound:.3g}; "
-                               "Farkas certificate verified"), False, margin, method, farkas_y=coeffs,
-                        farkas_rows=rows, farkas_defect=defect, separator_bound=bound)
+                               f"{what} verified ({detail})"), False, margin, method, separator_bound=bound,
+                        **certificate)
 
 
 def separability_of(geo: Geometry) -> Separability:

@@ -43,7 +43,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from ntpverify.core.geometry import SCALE_CAP
 from ntpverify.core.maxmargin import ACTIVE_DUAL_RTOL, ACTIVE_SLACK, KKT_RTOL, MaxMargin
-from ntpverify.core.separability import Separability
+from ntpverify.core.separability import Separability, farkas_verdict
 from ntpverify.core.status import State, Status
 from ntpverify.core.structured import (
     StructuredGeometry,
@@ -221,15 +221,8 @@ def _infeasible(rows: Triples, y: np.ndarray, defect: float, eps: float, how: st
                 bound: float = math.inf) -> Separability:
     """"Not separable" with the bound the certificate proves (``‖W‖·max‖h_j‖ ≥ bound`` for every
     separating W), or inconclusive when the bound is not above SCALE_CAP (geometry.py)."""
-    if not bound > SCALE_CAP:
-        return Separability(Status("inconclusive", f"the structured Farkas certificate ({how}) proves only "
-                                   f"that every separating W has ‖W‖·max‖h_j‖ ≥ {bound:.3g} (≤ the cap "
-                                   f"{SCALE_CAP:g}; ε = ‖G H‖ = {eps:.3g})"), None, None, METHOD,
-                            separator_bound=bound)
-    return Separability(Status("infeasible", f"no W satisfies Definition 2 with ‖W‖·max‖h_j‖ < {bound:.3g}; "
-                               f"structured Farkas certificate ({how}) verified, ε = ‖G H‖ = {eps:.3g}"),
-                        False, None, METHOD, farkas_y=y, farkas_rows=rows.array(), farkas_defect=defect,
-                        separator_bound=bound)
+    return farkas_verdict(bound, f"structured Farkas certificate ({how})", f"ε = ‖G H‖ = {eps:.3g}", None,
+                          METHOD, farkas_y=y, farkas_rows=rows.array(), farkas_defect=defect)
 
 
 def zero_embedding_certificate(sg: StructuredGeometry) -> Separability | None:
