@@ -181,7 +181,7 @@ def identity_verdict(claim: str, naive: float, formula: float, noise: float, wha
                    f"{what}: naive {naive!r} vs exact-sign formula {formula!r}")
 
 
-def max_margin(claim: str, inst: Instance, W_mm: np.ndarray | Sequence | None) -> np.ndarray | Verdict:
+def certified_w_mm(claim: str, inst: Instance, W_mm: np.ndarray | Sequence | None) -> np.ndarray | Verdict:
     """The given candidate, or W^mm computed and KKT-certified (maxmargin.py); the claim's verdict
     if its hypothesis (separable: the applicability gate) fails or W^mm is not certified."""
     sol = solve(inst)
@@ -266,7 +266,7 @@ def check_I3(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
     certificate of :func:`sign_certificate` at ``W_k``, and the formula against the naive
     difference where the latter's rounding model (``η·gradient_eval_noise + ‖W^mm‖Δ_k`` + the
     difference's own ``(Vd+2)u‖W_{k+1} − W_k‖‖W^mm‖``) is below a tenth of ``IDENTITY_RTOL``."""
-    C = max_margin("I3", inst, W_mm)
+    C = certified_w_mm("I3", inst, W_mm)
     if isinstance(C, Verdict):
         return C
     eta = step_size(inst, eta)
@@ -295,7 +295,7 @@ def check_I5(inst: Instance, W: np.ndarray | Sequence | None = None, along_mm: f
     """I5: under separability ``∇CE(W) ≠ 0``, certified by ``⟨−∇CE(W), W^mm⟩ > 0`` at
     ``W + along_mm·W^mm`` with the exact-sign formula; the formula is also compared with the naive
     ``⟨−∇CE(W), W^mm⟩`` (model.gradient) where that is above rounding (gradient_eval_noise)."""
-    C = max_margin("I5", inst, W_mm)
+    C = certified_w_mm("I5", inst, W_mm)
     if isinstance(C, Verdict):
         return C
     point = as_matrix(inst, W) + along_mm * C
@@ -359,7 +359,7 @@ def transformed(inst: Instance, perm: Sequence[int] | None = None, Q: np.ndarray
     return Instance(scale * H, inst.weights, P, name=inst.name)
 
 
-def agreement(claim: str, expected: dict[int, np.ndarray], got: dict[int, np.ndarray],
+def trajectories_agree(claim: str, expected: dict[int, np.ndarray], got: dict[int, np.ndarray],
               bound: Callable[[int], float], what: str) -> Verdict:
     """``‖got_k − expected_k‖ ≤ bound(k)`` at every checkpoint k of ``expected``."""
     return first_failure([
@@ -398,10 +398,10 @@ def check_I6(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
         got = run(other, steps, eta=step, W0=start).iterates
         s0 = float(np.linalg.norm(start))
 
-        def bound(k: int) -> float:  # called by agreement() in this iteration only
+        def bound(k: int) -> float:  # called by trajectories_agree() in this iteration only
             return (2.0 * trajectory_deviation(other, step, k, s0, float(np.linalg.norm(got[k])))  # noqa: B023
                     + lip * trajectory_deviation(inst, eta, k, w0, float(np.linalg.norm(base[k]))))  # noqa: B023
-        verdicts.append(agreement("I6", {k: image(W) for k, W in base.items()}, got, bound, what))
+        verdicts.append(trajectories_agree("I6", {k: image(W) for k, W in base.items()}, got, bound, what))
     return first_failure(verdicts)
 
 
@@ -437,4 +437,4 @@ def check_I7(inst: Instance, context: int = 0, fraction: float = 0.5, W0: np.nda
     def bound(k: int) -> float:
         return (2.0 * trajectory_deviation(other, eta, k, w0, float(np.linalg.norm(split[k])))
                 + trajectory_deviation(inst, eta, k, w0, float(np.linalg.norm(merged[k]))))
-    return agreement("I7", merged, split, bound, f"context {context} split {fraction!r} : {1 - fraction!r}")
+    return trajectories_agree("I7", merged, split, bound, f"context {context} split {fraction!r} : {1 - fraction!r}")

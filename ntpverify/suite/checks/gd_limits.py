@@ -174,7 +174,7 @@ def reweighted(inst: Instance, weights: Sequence[float] | np.ndarray) -> Instanc
                     name=f"{inst.name or 'instance'}-reweighted", extras=dict(inst.extras))
 
 
-def agreement(claim: str, channel: str, r: Run, mine: Sequence[np.ndarray], theirs: Sequence[np.ndarray],
+def runs_contest(claim: str, channel: str, r: Run, mine: Sequence[np.ndarray], theirs: Sequence[np.ndarray],
               rival_set: Mapping[str, np.ndarray], error: Callable, separation: Callable, floor: float,
               sharp: Callable | None = None) -> Verdict:
     """Claim-free comparison of two runs at equal clocks ``ηk``: ``error(mine_i, theirs_i)`` against
@@ -239,11 +239,11 @@ def check_P6c(inst: Instance, steps: int = DEFAULT_STEPS, W0: np.ndarray | None 
     for name, v in variants.items():
         verdicts.append(direction_contest("P6c", v, W_mm, W_star, sets[0], f"run {name}: "))
         verdicts.append(F_contest("P6c", v, W_star, sets[1], f"run {name}: "))
-        verdicts.append(agreement(
+        verdicts.append(runs_contest(
             "P6c", f"1 − cos(D of run {name}, D of the base run)", v,
             [v.quotient(i) for i in range(WINDOW)], [base.quotient(i) for i in range(WINDOW)],
             visible, direction_error, misalignment, ROUNDING_FLOOR, F_component(sol)))
-        verdicts.append(agreement(
+        verdicts.append(runs_contest(
             "P6c", f"‖P_F W_k of run {name} − P_F W_k of the base run‖", v,
             [v.F_part(i) for i in range(WINDOW)], [base.F_part(i) for i in range(WINDOW)],
             sets[1], lambda X, Y: float(np.linalg.norm(X - Y)), relative_distance, distance_floor(v)))
