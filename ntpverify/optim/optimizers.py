@@ -24,7 +24,14 @@ GD, NGD, heavy ball and SGD keep them; Adam and sign descent act entrywise and d
 :func:`linf_margin` at each checkpoint. Gradients are computed in the operation order of the GD
 kernels' numpy form (kernels._residual_numpy: column-max shift, exp, scale by π/Σ, subtract
 ``P diag(π)``), so ``optimize(inst, n, GD(η))`` agrees with ``gd(inst, n, eta=η, form="direct")`` to
-rounding (the tests assert 1e-12 relative). The steps are vectorized numpy (no compiled kernels yet).
+rounding (the tests assert 1e-12 relative).
+
+Backends (``backend`` of :func:`optimize`, as in kernels.py): GD runs kernels.advance_direct, the
+kernel of ``gd(form="direct")`` itself, so the two agree bit for bit on the same plan. NGD, heavy
+ball, Adam and sign descent run one compiled loop per chunk (:func:`_steps_numba`, built on the
+kernels' compiled products and softmax, fastmath off) where kernels.plan says ``"numba loops"``,
+else vectorized numpy per step; SGD is numpy per step (its sampling draws from numpy's Generator).
+Both backends match the plain loops of the tests to 1e-12.
 """
 
 from __future__ import annotations
@@ -41,7 +48,11 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.model import loss_gap
 from ntpverify.core.solution import Solution
 from ntpverify.optim import gd as _gd
+from ntpverify.optim import kernels
 from ntpverify.optim.kernels import _residual_numpy
+
+#: The updates the compiled loop implements, by stepper kind.
+_KIND_NGD, _KIND_HEAVY_BALL, _KIND_ADAM, _KIND_SIGN = 1, 2, 3, 4
 
 # ---------------------------------------------------------------------------------------------
 # parameter validation
@@ -96,11 +107,14 @@ class _Stepper:
 
     #: The arrays that make up the state besides ``t`` (copied by :meth:`save`).
     arrays: ClassVar[tuple[str, ...]] = ("W",)
+    #: How :meth:`advance` runs: ``"numpy"`` (:meth:`step` per step) or a plan of kernels.plan.
+    how: str = "numpy"
 
     def __init__(self, inst: Instance, W0: np.ndarray) -> None:
         self.H = np.ascontiguousarray(inst.embeddings)
         self.pi = np.ascontiguousarray(inst.weights)
-        self.Q = np.ascontiguousarray(inst.next_token_probs.T) * self.pi  # P diag(π), V×m
+        self.PT = np.ascontiguousarray(inst.next_token_probs.T)  # V×m, column j is p_j
+        self.Q = self.PT * self.pi  # P diag(π)
         self.W = np.array(W0, dtype=np.float64, order="C")
         self.Z = np.empty((inst.V, inst.m))
         self.G = np.empty((inst.V, inst.d))
@@ -118,7 +132,7 @@ class _Stepper:
         raise NotImplementedError
 
     def advance(self, n: int) -> None:
-        """``n`` steps."""
+        """``n`` steps, one :meth:`step` at a time (subclasses may run them compiled)."""
         for _ in range(n):
             self.t += 1
             self.step()
@@ -144,7 +158,41 @@ class _GDStepper(_Stepper):
         self.W -= G
 
 
-class _NGDStepper(_GDStepper):
+class _KernelGDStepper(_GDStepper):
+    """GD through kernels.advance_direct (the GD kernel of ``gd(form="direct")``) unless numpy."""
+
+    def advance(self, n: int) -> None:
+        if self.how == "numpy":
+            super().advance(n)
+        else:
+            kernels.advance_direct(self.W, self.H, self.PT, self.pi, self.eta, n, backend="numba")
+            self.t += n
+
+
+class _CompiledStepper(_Stepper):
+    """A stepper whose steps also run in :func:`_steps_numba` (``kind``) on the ``"numba loops"`` plan."""
+
+    kind: ClassVar[int]
+    eta: float
+
+    def advance(self, n: int) -> None:
+        if self.how != "numba loops":
+            super().advance(n)
+            return
+        W_prev, m, v = (getattr(self, name, self.W) for name in ("W_prev", "m", "v"))
+        beta, beta1, beta2, eps = self.hyper()
+        _steps_numba(self.kind, self.W, W_prev, m, v, self.H, self.Q, self.pi, self.eta, beta, beta1,
+                     beta2, eps, self.t, n)
+        self.t += n
+
+    def hyper(self) -> tuple[float, float, float, float]:
+        """``(β, β₁, β₂, ε)`` of the update (unused ones 0)."""
+        return 0.0, 0.0, 0.0, 0.0
+
+
+class _NGDStepper(_CompiledStepper, _GDStepper):
+    kind = _KIND_NGD
+
     def step(self) -> None:
         G = self.gradient()
         norm = float(np.linalg.norm(G))
@@ -152,13 +200,17 @@ class _NGDStepper(_GDStepper):
             self.W -= self.eta * (G / norm)
 
 
-class _HeavyBallStepper(_GDStepper):
+class _HeavyBallStepper(_CompiledStepper, _GDStepper):
+    kind = _KIND_HEAVY_BALL
     arrays = ("W", "W_prev")
 
     def __init__(self, inst: Instance, W0: np.ndarray, eta: float, beta: float) -> None:
         super().__init__(inst, W0, eta)
         self.beta = beta
         self.W_prev = self.W.copy()  # W_{−1} = W_0
+
+    def hyper(self) -> tuple[float, float, float, float]:
+        return self.beta, 0.0, 0.0, 0.0
 
     def step(self) -> None:
         G = self.gradient()
@@ -167,14 +219,18 @@ class _HeavyBallStepper(_GDStepper):
         self.W[...] = W_next
 
 
-class _AdamStepper(_Stepper):
+class _AdamStepper(_CompiledStepper):
+    kind = _KIND_ADAM
     arrays = ("W", "m", "v")
 
     def __init__(self, inst: Instance, W0: np.ndarray, opt: Adam) -> None:
         super().__init__(inst, W0)
-        self.opt = opt
+        self.opt, self.eta = opt, opt.lr
         self.m = np.zeros_like(self.W)
         self.v = np.zeros_like(self.W)
+
+    def hyper(self) -> tuple[float, float, float, float]:
+        return 0.0, self.opt.beta1, self.opt.beta2, self.opt.eps
 
     def step(self) -> None:
         o, t = self.opt, self.t
@@ -188,7 +244,9 @@ class _AdamStepper(_Stepper):
         self.W -= o.lr * m_hat / (np.sqrt(v_hat) + o.eps)
 
 
-class _SignStepper(_GDStepper):
+class _SignStepper(_CompiledStepper, _GDStepper):
+    kind = _KIND_SIGN
+
     def step(self) -> None:
         self.W -= self.eta * np.sign(self.gradient())
 
@@ -202,7 +260,6 @@ class _SGDStepper(_GDStepper):
         self.rng = np.random.default_rng(opt.seed)
         self.cum_pi = np.cumsum(self.pi)
         P = np.ascontiguousarray(inst.next_token_probs)  # m×V
-        self.P = P
         self.cum_p = np.cumsum(P, axis=1)
         self.last_token = P.shape[1] - 1 - np.argmax(P[:, ::-1] > 0, axis=1)  # max S_j
 
@@ -225,16 +282,68 @@ class _SGDStepper(_GDStepper):
         j = self.sample_contexts()
         weights = np.bincount(j, minlength=m) / self.batch  # c_j / batch
         if self.over == "contexts":
-            G = self.gradient(self.P.T * weights, weights)
+            G = self.gradient(self.PT * weights, weights)
         else:
             u = self.rng.random(self.batch)  # the second draw of the step: one token per context drawn
             C = self.cum_p[j]
             z = np.minimum((C <= (u * C[:, -1])[:, None]).sum(axis=1), self.last_token[j])
-            counts = np.zeros((self.P.shape[1], m))
+            counts = np.zeros((self.PT.shape[0], m))
             np.add.at(counts, (z, j), 1.0)
             G = self.gradient(counts / self.batch, weights)
         G *= self.eta
         self.W -= G
+
+
+if kernels.numba is not None:
+    @kernels.numba.njit(**kernels._JIT)
+    def _steps_numba(kind: int, W: np.ndarray, W_prev: np.ndarray, m: np.ndarray, v: np.ndarray,
+                     H: np.ndarray, Q: np.ndarray, pi: np.ndarray, eta: float, beta: float, beta1: float,
+                     beta2: float, eps: float, t0: int, steps: int) -> None:
+        """``steps`` steps of NGD, heavy ball, Adam or sign descent (``kind``) from step ``t0``, in
+        place on ``W`` (and ``W_prev`` for heavy ball, ``m``, ``v`` for Adam), with the gradient
+        ``E H``, ``E = softmax(W Hᵀ) diag(π) − Q``, of kernels._direct_numba. The updates are the
+        pinned ones, entry by entry (module docstring)."""
+        V, d = W.shape
+        HT = np.ascontiguousarray(H.T)
+        Z = np.empty((V, H.shape[0]))
+        G = np.empty((V, d))
+        colmax = np.empty(H.shape[0])
+        colscale = np.empty(H.shape[0])
+        spare = np.empty(max(H.shape[0], d))
+        for s in range(steps):
+            kernels._rows_times(W, HT, Z, spare)
+            kernels._residual(Z, Q, pi, colmax, colscale)
+            kernels._rows_times(Z, H, G, spare)
+            if kind == _KIND_NGD:
+                total = 0.0
+                for a in range(V):
+                    for b in range(d):
+                        total += G[a, b] * G[a, b]
+                norm = math.sqrt(total)
+                if norm > 0.0:
+                    for a in range(V):
+                        for b in range(d):
+                            W[a, b] -= eta * (G[a, b] / norm)
+            elif kind == _KIND_HEAVY_BALL:
+                for a in range(V):
+                    for b in range(d):
+                        w = W[a, b]
+                        W[a, b] = w - eta * G[a, b] + beta * (w - W_prev[a, b])
+                        W_prev[a, b] = w
+            elif kind == _KIND_ADAM:
+                t = t0 + s + 1
+                c1, c2 = 1.0 - beta1**t, 1.0 - beta2**t
+                for a in range(V):
+                    for b in range(d):
+                        g = G[a, b]
+                        m[a, b] = beta1 * m[a, b] + (1.0 - beta1) * g
+                        v[a, b] = beta2 * v[a, b] + (1.0 - beta2) * (g * g)
+                        W[a, b] -= eta * (m[a, b] / c1) / (math.sqrt(v[a, b] / c2) + eps)
+            else:
+                for a in range(V):
+                    for b in range(d):
+                        g = G[a, b]
+                        W[a, b] -= eta * (1.0 if g > 0.0 else -1.0 if g < 0.0 else 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,7 +384,7 @@ class GD(Optimizer):
         _set(self, eta=_positive("eta", self.eta))
 
     def stepper(self, inst: Instance, W0: np.ndarray) -> _Stepper:
-        return _GDStepper(inst, W0, self.eta)
+        return _KernelGDStepper(inst, W0, self.eta)
 
 
 @dataclass(frozen=True)
@@ -449,15 +558,17 @@ class OptimizerTrajectory(_gd.Trajectory):
 
 
 def optimize(inst: Instance, steps: int, optimizer: Optimizer, W0: np.ndarray | None = None,
-             checkpoints: list[int] | None = None, solution: Solution | None = None) -> OptimizerTrajectory:
+             checkpoints: list[int] | None = None, solution: Solution | None = None,
+             backend: str = "auto") -> OptimizerTrajectory:
     """Run ``steps`` steps of ``optimizer`` on CE from ``W0`` (default 0), recording the iterates at
     ``checkpoints`` (default :func:`~ntpverify.optim.gd.default_checkpoints`).
 
-    ``steps`` is an integer in ``[0, gd.MAX_STEPS]``. ``solution`` supplies the limits of the lazy
-    checkpoint metrics, as in :func:`~ntpverify.optim.gd.gd`. The run advances in chunks of about
-    ``gd.CHUNK_FLOPS`` of work; after each, if ``W_k`` or its logits are no longer finite, the chunk
-    is replayed one step at a time from its saved state (random generator included) and
-    :class:`~ntpverify.optim.gd.Divergence` names the first such step.
+    ``steps`` is an integer in ``[0, gd.MAX_STEPS]``. ``backend`` (``"auto"``, ``"numba"``,
+    ``"numpy"``) as in kernels.py: see the module docstring for what runs compiled. ``solution``
+    supplies the limits of the lazy checkpoint metrics, as in :func:`~ntpverify.optim.gd.gd`. The
+    run advances in chunks of about ``gd.CHUNK_FLOPS`` of work; after each, if ``W_k`` or its logits
+    are no longer finite, the chunk is replayed one step at a time from its saved state (random
+    generator included) and :class:`~ntpverify.optim.gd.Divergence` names the first such step.
     """
     try:
         steps = operator.index(steps)
@@ -475,6 +586,7 @@ def optimize(inst: Instance, steps: int, optimizer: Optimizer, W0: np.ndarray | 
     if (what := _gd.nonfinite(W0, H)) is not None:
         raise _gd.Divergence(0, eta, what)
     run = optimizer.stepper(inst, W0)
+    run.how = kernels.plan("direct", inst.V, inst.m, inst.d, backend)
     chunk = max(1, _gd.CHUNK_FLOPS // (4 * inst.V * inst.m * inst.d + inst.V * inst.m))
 
     def first_nonfinite(start: int, saved: dict[str, Any], n: int, at_end: str) -> _gd.Divergence:
