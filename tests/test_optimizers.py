@@ -29,6 +29,7 @@ from ntpverify.optim.optimizers import (
     Optimizer,
     OptimizerTrajectory,
     SignGD,
+    from_assignments,
     linf_margin,
     optimize,
 )
@@ -417,3 +418,18 @@ def test_trajectory_of_an_optimizer() -> None:
     assert [c["linf_margin"] for c in out["checkpoints"]] == [tr.linf_margins[k] for k in (10, 50, 100)]
     assert out["checkpoints"][-1]["cos_mm"] is not None  # the limit metrics of gd's Trajectory
     assert tr.summary().startswith("sign-gd on example-A: eta=0.01, 100 steps")
+
+
+def test_from_assignments() -> None:
+    """The command-line form ``--optimizer NAME --param KEY=VALUE …``."""
+    assert from_assignments("sgd", ["eta=0.5", "batch=4", "over=tokens", "seed=3"]) == SGD(0.5, 4, "tokens", 3)
+    assert from_assignments("adam", ["lr=1e-2", "eps=1e-3"]) == Adam(0.01, eps=1e-3)
+    assert from_assignments("heavy-ball", ["eta=1", "beta=0.5"]) == HeavyBall(1.0, 0.5)
+    for name, assignments, message in [
+        ("lion", [], "optimizer must be one of"), ("gd", [], "gd needs eta=VALUE"),
+        ("gd", ["lr=1"], "expected KEY=VALUE with KEY one of eta"), ("gd", ["eta"], "expected KEY=VALUE"),
+        ("sgd", ["eta=1", "batch=two"], "batch must be an integer"), ("gd", ["eta=x"], "eta must be a number"),
+        ("adam", ["lr=1", "beta2=1"], "beta2 must be a number in"),
+    ]:  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            from_assignments(name, assignments)

@@ -36,8 +36,10 @@ Both backends match the plain loops of the tests to 1e-12.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
@@ -500,6 +502,31 @@ class SGD(Optimizer):
 
 #: The optimizers by their command-line name.
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (GD, NGD, HeavyBall, Adam, SignGD, SGD)}
+_PARSERS: dict[str, Callable[[str], Any]] = {"float": float, "int": int, "str": str}
+
+
+def from_assignments(name: str, assignments: Iterable[str]) -> Optimizer:
+    """The optimizer ``name`` (a key of :data:`OPTIMIZERS`) with parameters given as ``KEY=VALUE``
+    strings (``"eta=0.1"``, ``"over=tokens"``), as on the command line; ValueError naming what is
+    wrong (an unknown optimizer or key, a missing parameter, a value of the wrong type or range)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {name!r}")
+    cls = OPTIMIZERS[name]
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    params: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep or key not in fields:
+            raise ValueError(f"{assignment!r}: expected KEY=VALUE with KEY one of {', '.join(fields)} ({name})")
+        kind = str(fields[key].type)
+        try:
+            params[key] = _PARSERS[kind](value)
+        except ValueError:
+            raise ValueError(f"{key} must be {'an integer' if kind == 'int' else 'a number'}, not {value!r}") from None
+    missing = [f for f, spec in fields.items() if spec.default is dataclasses.MISSING and f not in params]
+    if missing:
+        raise ValueError(f"{name} needs {', '.join(f'{f}=VALUE' for f in missing)}")
+    return cls(**params)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,7 +539,9 @@ def linf_margin(inst: Instance, W: np.ndarray) -> float | None:
     quantity sign descent maximizes (issue 12). ``None`` when no context has ``|S_j| < V`` (no
     margin constraint) or ``W = 0``. On F⊥ (W constant on each ``S_j``) the anchor does not matter."""
     W = np.asarray(W, dtype=np.float64)
-    scale = float(np.abs(W).max()) if W.size else 0.0
+    if W.shape != (inst.V, inst.d):
+        raise ValueError(f"W must have shape {(inst.V, inst.d)}, not {W.shape}")
+    scale = float(np.abs(W).max())
     mask = inst.support_mask  # m×V
     if scale == 0.0 or mask.all():
         return None
@@ -558,7 +587,7 @@ class OptimizerTrajectory(_gd.Trajectory):
 
 
 def optimize(inst: Instance, steps: int, optimizer: Optimizer, W0: np.ndarray | None = None,
-             checkpoints: list[int] | None = None, solution: Solution | None = None,
+             checkpoints: Iterable[int] | None = None, solution: Solution | None = None,
              backend: str = "auto") -> OptimizerTrajectory:
     """Run ``steps`` steps of ``optimizer`` on CE from ``W0`` (default 0), recording the iterates at
     ``checkpoints`` (default :func:`~ntpverify.optim.gd.default_checkpoints`).
