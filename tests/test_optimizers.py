@@ -10,6 +10,7 @@ the maximum logit, ``g = Σ_j π_j (softmax(W h_j) − p_j) h_jᵀ`` (theory.md 
 from __future__ import annotations
 
 import math
+import pickle
 import time
 from collections.abc import Callable
 
@@ -303,6 +304,8 @@ def test_divergence_on_a_huge_step(opt: Optimizer, backend: str) -> None:
     with pytest.raises(Divergence) as info:
         optimize(inst, 100, opt, backend=backend)
     assert 1 <= info.value.step <= 3 and info.value.eta == opt.step_size
+    assert str(info.value).startswith(f"{opt!r} diverged: ") and f"step k = {info.value.step}" in str(info.value)
+    assert str(pickle.loads(pickle.dumps(info.value))) == str(info.value)
     # the step named is the first non-finite one: the run up to the step before it is finite
     W = optimize(inst, info.value.step - 1, opt, backend=backend).W
     assert np.isfinite(W).all()

@@ -586,6 +586,18 @@ class OptimizerTrajectory(_gd.Trajectory):
         return "\n".join(lines)
 
 
+class OptimizerDivergence(_gd.Divergence):
+    """:class:`~ntpverify.optim.gd.Divergence` of a run of ``optimizer``, whose message names it."""
+
+    def __init__(self, step: int, eta: float, what: str, optimizer: Optimizer) -> None:
+        super().__init__(step, eta, what)
+        self.optimizer = optimizer
+        self.args = (f"{optimizer!r} diverged: {what} first non-finite at step k = {step}",)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (to worker processes) by its fields
+        return type(self), (self.step, self.eta, self.what, self.optimizer)
+
+
 def optimize(inst: Instance, steps: int, optimizer: Optimizer, W0: np.ndarray | None = None,
              checkpoints: Iterable[int] | None = None, solution: Solution | None = None,
              backend: str = "auto") -> OptimizerTrajectory:
@@ -597,7 +609,8 @@ def optimize(inst: Instance, steps: int, optimizer: Optimizer, W0: np.ndarray | 
     supplies the limits of the lazy checkpoint metrics, as in :func:`~ntpverify.optim.gd.gd`. The
     run advances in chunks of about ``gd.CHUNK_FLOPS`` of work; after each, if ``W_k`` or its logits
     are no longer finite, the chunk is replayed one step at a time from its saved state (random
-    generator included) and :class:`~ntpverify.optim.gd.Divergence` names the first such step.
+    generator included) and :class:`OptimizerDivergence` (a :class:`~ntpverify.optim.gd.Divergence`)
+    names the first such step.
     """
     try:
         steps = operator.index(steps)
@@ -613,20 +626,20 @@ def optimize(inst: Instance, steps: int, optimizer: Optimizer, W0: np.ndarray | 
     if W0.shape != (inst.V, inst.d):
         raise ValueError(f"W0 must have shape {(inst.V, inst.d)}, not {W0.shape}")
     if (what := _gd.nonfinite(W0, H)) is not None:
-        raise _gd.Divergence(0, eta, what)
+        raise OptimizerDivergence(0, eta, what, optimizer)
     run = optimizer.stepper(inst, W0)
     run.how = kernels.plan("direct", inst.V, inst.m, inst.d, backend)
     chunk = max(1, _gd.CHUNK_FLOPS // (4 * inst.V * inst.m * inst.d + inst.V * inst.m))
 
-    def first_nonfinite(start: int, saved: dict[str, Any], n: int, at_end: str) -> _gd.Divergence:
+    def first_nonfinite(start: int, saved: dict[str, Any], n: int, at_end: str) -> OptimizerDivergence:
         """The first bad step of a chunk of ``n`` steps after ``start`` that ended non-finite."""
         run.restore(saved)
         with np.errstate(all="ignore"):
             for i in range(1, n):
                 run.advance(1)
                 if (what := _gd.nonfinite(run.W, H)) is not None:
-                    return _gd.Divergence(start + i, eta, what)
-        return _gd.Divergence(start + n, eta, at_end)
+                    return OptimizerDivergence(start + i, eta, what, optimizer)
+        return OptimizerDivergence(start + n, eta, at_end, optimizer)
 
     iterates: dict[int, np.ndarray] = {}
     gaps: dict[int, float] = {}
@@ -643,5 +656,5 @@ def optimize(inst: Instance, steps: int, optimizer: Optimizer, W0: np.ndarray | 
         iterates[k] = run.W.copy()
         gaps[k] = loss_gap(inst, iterates[k])
         if not math.isfinite(gaps[k]):
-            raise _gd.Divergence(k, eta, "the loss gap CE(W_k) − ℋ")
+            raise OptimizerDivergence(k, eta, "the loss gap CE(W_k) − ℋ", optimizer)
     return OptimizerTrajectory(inst, eta, steps, iterates, "direct", solution, gaps, optimizer)
