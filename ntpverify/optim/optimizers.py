@@ -23,15 +23,23 @@ GD, NGD, heavy ball and SGD keep them; Adam and sign descent act entrywise and d
 :func:`ntpverify.optim.gd.gd` (lazy limit metrics), extended by the ℓ∞-normalized margin
 :func:`linf_margin` at each checkpoint. Gradients are computed in the operation order of the GD
 kernels' numpy form (kernels._residual_numpy: column-max shift, exp, scale by π/Σ, subtract
-``P diag(π)``), so ``optimize(inst, n, GD(η))`` agrees with ``gd(inst, n, eta=η, form="direct")`` to
-rounding (the tests assert 1e-12 relative).
+``P diag(π)``).
 
 Backends (``backend`` of :func:`optimize`, as in kernels.py): GD runs kernels.advance_direct, the
 kernel of ``gd(form="direct")`` itself, so the two agree bit for bit on the same plan. NGD, heavy
 ball, Adam and sign descent run one compiled loop per chunk (:func:`_steps_numba`, built on the
 kernels' compiled products and softmax, fastmath off) where kernels.plan says ``"numba loops"``,
 else vectorized numpy per step; SGD is numpy per step (its sampling draws from numpy's Generator).
-Both backends match the plain loops of the tests to 1e-12.
+Both backends match the plain loops of the tests to 1e-12 (measured ≤ 2.6e-14 after 50 steps);
+with ``backend="numpy"`` GD agrees with ``gd(form="direct")`` to ≤ 7.7e-16 relative after 2000 steps.
+
+Steps per second (AMD EPYC, 2 cores, OPENBLAS_NUM_THREADS=1, best of 3), default backend / numpy;
+SGD (batch 8) runs numpy either way:
+
+* example A (V, m, d = 3, 2, 2): GD 6.0e6 / 1.4e5, NGD 6.1e6 / 1.2e5, heavy ball 6.0e6 / 1.2e5,
+  Adam 4.5e6 / 8.8e4, sign 5.9e6 / 1.4e5, SGD contexts 8.8e4, SGD tokens 5.9e4;
+* random (64, 32, 64): GD 8.7e4 / 4.2e4, NGD 7.5e4 / 3.7e4, heavy ball 9.1e4 / 3.5e4,
+  Adam 8.1e4 / 2.5e4, sign 8.7e4 / 3.8e4, SGD contexts 3.4e4, SGD tokens 2.8e4.
 """
 
 from __future__ import annotations
