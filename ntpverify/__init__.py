@@ -17,6 +17,7 @@ from ntpverify.core.solution import Solution, solve
 from ntpverify.core.status import Inconclusive, Status
 from ntpverify.core.subspace import F_basis, FBasis, project_F, project_F_perp
 from ntpverify.optim.gd import Checkpoint, Trajectory, gd
+from ntpverify.optim.optimizers import GD, NGD, SGD, Adam, HeavyBall, Optimizer, SignGD, linf_margin, optimize
 from ntpverify.suite.enforcement import target
 from ntpverify.tools.conjecture import conjecture
 
@@ -26,4 +27,5 @@ __all__ = [
     "default_step",
     "entropy", "gd", "gradient", "loss", "loss_gap", "max_margin", "project_F", "project_F_perp",
     "separability", "solve", "target", "w_mm", "w_star",
+    "Adam", "GD", "HeavyBall", "NGD", "Optimizer", "SGD", "SignGD", "linf_margin", "optimize",
 ]

@@ -440,3 +440,15 @@ def test_from_assignments() -> None:
     ]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
             from_assignments(name, assignments)
+
+
+def test_the_optimize_command_runs_and_refuses_bad_params(capsys):
+    from ntpverify import data
+    from ntpverify.tools.cli import main
+
+    path = str(data.DIR / "example-A.json")
+    assert main(["optimize", path, "--optimizer", "ngd", "--param", "eta=0.1", "--steps", "50", "--json"]) == 0
+    assert "checkpoints" in capsys.readouterr().out
+    assert main(["optimize", path, "--optimizer", "adam", "--param", "lr=-1", "--steps", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--param" in err and len(err.splitlines()) == 1

@@ -190,6 +190,38 @@ def gd_command(args: argparse.Namespace) -> Result:
 
 
 @command(
+    "optimize",
+    "run an optimizer (gd, ngd, heavy-ball, adam, sign-gd, sgd) on the cross-entropy from W_0 = 0",
+    FILE,
+    argument("--optimizer", required=True, metavar="NAME",
+             choices=("gd", "ngd", "heavy-ball", "adam", "sign-gd", "sgd"),
+             help="the optimizer (ntpverify.optim.optimizers)"),
+    argument("--param", action="append", default=[], metavar="KEY=VALUE",
+             help="repeatable: eta, beta, lr, beta1, beta2, eps, batch, over=contexts|tokens, seed"),
+    argument("--steps", type=step_count, required=True, metavar="N", help=f"number of steps, at most {MAX_STEPS}"),
+    argument("--checkpoints", type=increasing_ints, metavar="K1,K2,...",
+             help="steps to report, strictly increasing, each ≤ N"),
+    JSON,
+)  # fmt: skip
+def optimize_command(args: argparse.Namespace) -> Result:
+    """``ntpverify optimize FILE --optimizer NAME --param K=V … --steps N``: iterates, limit
+    metrics, ℓ∞ margins."""
+    if args.checkpoints and (last := args.checkpoints[-1]) > args.steps:
+        raise BadInput(f"argument --checkpoints: {last} exceeds --steps {args.steps}")
+    from ntpverify.optim.optimizers import from_assignments, optimize
+
+    try:
+        optimizer = from_assignments(args.optimizer, args.param)
+    except ValueError as e:
+        raise BadInput(f"argument --param: {e}") from None
+    instance = load_instance(args.file)
+    try:
+        return optimize(instance, args.steps, optimizer, checkpoints=args.checkpoints)
+    except Divergence as e:
+        raise BadInput(f"{args.file}: {e}; try a smaller step") from None
+
+
+@command(
     "corpus",
     "a text to an NTP instance and its answers: is it compatible, separable at dimension d, W* and W^mm",
     argument("text", nargs="?", metavar="TEXT", help="a UTF-8 text file, or - for stdin (or use --builtin)"),
