@@ -458,3 +458,15 @@ def test_the_cli_restores_the_sigterm_handler(capsys):
     before = signal.getsignal(signal.SIGTERM)
     run(["gd", EXAMPLE_A, "--steps", "2"], capsys)
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_loss_gap_is_finite_for_a_subnormal_probability():
+    """Issue 13: a probability of 5e-324 made the stable gap inf (e^δ overflowed at δ ≈ 744)."""
+    import numpy as np
+
+    import ntpverify as nv
+
+    inst = nv.Instance([[1.0, 0.0]], [1.0], [[1.0, 5e-324, 0.0]])
+    W = np.zeros((3, 2))
+    gap = nv.loss_gap(inst, W)
+    assert np.isfinite(gap) and abs(gap - (nv.loss(inst, W) - nv.entropy(inst))) <= 1e-15

@@ -64,7 +64,13 @@ def kl_terms(inst: Instance, Z: np.ndarray) -> np.ndarray:
     logq = Zin - lse_in
     with np.errstate(divide="ignore"):
         logp = np.log(np.where(mask, P, 1.0))
-    in_part = np.where(mask, P * _phi(np.where(mask, logq - logp, 0.0)), 0.0).sum(axis=0)
+    delta = np.where(mask, logq - logp, 0.0)
+    # p·φ(δ) = q − p(1 + δ) exactly (p·e^δ = q); for δ ≥ 1 that form cannot overflow where e^δ
+    # would (p = 5e-324 gives δ ≈ 744), and q ≥ e·p keeps its cancellation under two bits
+    large = delta >= 1.0
+    with np.errstate(under="ignore"):
+        direct = np.exp(np.where(large, logq, 0.0)) - P * (1.0 + delta)
+    in_part = np.where(mask, np.where(large, direct, P * _phi(np.minimum(delta, 1.0))), 0.0).sum(axis=0)
     lse_out = logsumexp(np.where(mask, -np.inf, Z), axis=0)
     # −log(1 − ε) = log(1 + e^{lse_out − lse_in}): a softplus, accurate for ε ≪ 1 and finite for
     # ε → 1 (where 1 − ε rounds to 0 and −log1p(−ε) would be inf; found by claim I4).
