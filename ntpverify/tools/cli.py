@@ -289,6 +289,62 @@ class Text:
         return self.text
 
 
+def random_spec(text: str) -> tuple[int, int, int]:
+    """``V,m,S``: three positive integers."""
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"expected V,m,S, got {text!r}")
+    V, m, S = (positive_int(p.strip()) for p in parts)
+    return V, m, S
+
+
+@command(
+    "threshold",
+    "the certified-separable fraction over embedding dimensions d, with Wilson intervals and d*",
+    argument("source", nargs="?", metavar="SOURCE",
+             help="an instance file, or a text file with --text (or use --random / --builtin)"),
+    argument("--d", dest="ds", type=increasing_ints, required=True, metavar="D1,D2,...",
+             help="embedding dimensions, strictly increasing"),
+    argument("--seeds", type=positive_int, default=20, metavar="N", help="seeded embeddings per d (default 20)"),
+    argument("--random", type=random_spec, metavar="V,m,S",
+             help="random supports of at most S tokens, redrawn per seed, instead of SOURCE"),
+    argument("--text", action="store_true", help="SOURCE is a text, read with the corpus defaults"),
+    argument("--builtin", metavar="NAME", help="a built-in corpus (ntpverify corpus --list) as SOURCE"),
+    argument("--window", type=positive_int, metavar="L", help="with a text: the corpus --window"),
+    argument("--vocab", type=positive_int, metavar="N", help="with a text: the corpus --vocab"),
+    argument("--jobs", type=positive_int, default=1, metavar="K", help="processes (default 1)"),
+    argument("--plot", metavar="FILE", help="write the curve as a PNG figure"),
+    JSON,
+)  # fmt: skip
+def threshold_command(args: argparse.Namespace) -> Result:
+    """``ntpverify threshold SOURCE --d D1,D2,… --seeds N``: from which d on is it separable?"""
+    from ntpverify.tools.threshold import threshold
+
+    given = sum(x is not None and x is not False for x in (args.source, args.random, args.builtin))
+    if given != 1:
+        raise BadInput("give exactly one of SOURCE, --random V,m,S and --builtin NAME")
+    if args.random is not None:
+        return threshold(None, args.ds, args.seeds, args.jobs, random=args.random,
+                         source=f"random V,m,S = {args.random}", plot=args.plot)
+    if args.builtin is not None or args.text:
+        from ntpverify.tools.corpus import CorpusOptions, builtin_text, corpus_instance
+
+        if args.builtin is not None:
+            text, source = builtin_text(args.builtin), args.builtin
+        else:
+            regular_file(args.source)
+            try:
+                with open(args.source, encoding="utf-8") as f:
+                    text = f.read()
+            except (OSError, UnicodeDecodeError) as e:
+                raise BadInput(f"{args.source}: SOURCE: cannot be read as UTF-8 text: {e}") from None
+            source = args.source
+        template, _ = corpus_instance(text, CorpusOptions(vocab=args.vocab, window=args.window, d=1), source)
+    else:
+        template, source = load_instance(args.source), args.source
+    return threshold(template, args.ds, args.seeds, args.jobs, source=source, plot=args.plot)
+
+
 @command(
     "search",
     "search conjectures for counterexamples (shrunk, archived exactly); exit 1 if one is refuted; "
