@@ -204,6 +204,11 @@ CATALOGUE: tuple[Claim, ...] = (
           "'separable' where two contexts share an embedding with disjoint non-full supports.",
           "a witness or an exact obstruction",
           "exact (flags); the witness held to separability.WITNESS_RTOL", "boundary:check_D10"),
+    Claim("D11", "derived", "the ℓ∞ NTP-SVM bounds every ℓ∞-normalized margin in F⊥",
+          "γ∞* = max{γ : ‖W‖_max ≤ 1, W ∈ F⊥, margins ≥ γ} (LP with a two-sided certificate) is at "
+          "least the ℓ∞-normalized margin of every W ∈ F⊥: the LP's maximizer, W^mm, random directions "
+          "and sign-descent iterates projected onto F⊥.", "separable (γ∞* > 0)",
+          "1e-8 relative (linf_svm.GAP_RTOL: the certified gap)", "linf:check_D11", requires=("separable",)),
     # --- special cases (theory.md §5) --------------------------------------------------------
     Claim("S1", "derived", "one-token supports",
           "A context with |S_j| = 1 adds no equation and V − 1 margin inequalities.", "some |S_j| = 1",
