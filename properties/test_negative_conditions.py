@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from ntpverify.suite.checks import rivals
-from ntpverify.suite.checks.conditions import (SvmResult, _svm_rows, certified_gap_lower_bound, check_D1, check_P1,
+from ntpverify.core.gap import certified_gap_lower_bound
+from ntpverify.suite.checks.conditions import (SvmResult, _svm_rows, check_D1, check_P1,
                                          check_P2, check_P3, multiclass_svm, qp_distance_bound)
 from ntpverify.core.geometry import Geometry
 from ntpverify.core.instance import Instance

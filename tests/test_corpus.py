@@ -101,3 +101,12 @@ def test_stdin_is_a_text():
 def test_options_are_validated_in_the_library_too():
     with pytest.raises(InputError, match="--d"):
         corpus_instance("a b", CorpusOptions(d=0))
+
+
+def test_a_non_separable_corpus_reports_the_certified_gap():
+    from ntpverify.tools.corpus import corpus
+
+    opts = CorpusOptions(tokenize="chars", window=2, d=8, vocab=12)
+    report = corpus(builtin_text("this"), "this", opts)
+    assert report.solution.separable is False
+    assert report.gap is not None and report.gap > 0 and "‖W‖ ≤" in report.gap_note

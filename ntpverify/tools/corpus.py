@@ -173,6 +173,9 @@ class CorpusReport:
     tokens: int
     solution: Solution
     seconds: float
+    #: D1's certified ``CE(W) − ℋ ≥ gap`` on a ball (core/gap.py) when a condition fails, else None
+    gap: float | None = None
+    gap_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         inst, sol = self.instance, self.solution
@@ -185,6 +188,7 @@ class CorpusReport:
             "compatible": sol.compatible, "separable": sol.separable,
             "W_star_norm": None if sol.W_star is None else float(np.linalg.norm(sol.W_star)),
             "W_mm_norm": sol.W_mm_norm,
+            "certified_gap": self.gap, "certified_gap_note": self.gap_note,
             "certificates": sol.certificates(), "seconds": self.seconds,
         }
 
@@ -206,6 +210,9 @@ class CorpusReport:
             lines.append(f"  ||W_mm||         {d['W_mm_norm']:.12g}  (margin {1 / d['W_mm_norm']:.6g})")
         else:
             lines.append(f"  W_mm             {sol.mm.status.state}: {sol.mm.status.reason}")
+        if self.gap is not None or self.gap_note:
+            gap = "" if self.gap is None else f"CE(W) − ℋ ≥ {self.gap:.6g} "
+            lines.append(f"  certified gap    {gap}{self.gap_note}")
         lines.append(f"  time             {self.seconds:.3g} s")
         return "\n".join(lines)
 
@@ -216,7 +223,31 @@ def corpus(text: str, source: str, options: CorpusOptions) -> CorpusReport:
     start = time.perf_counter()
     inst, tokens = corpus_instance(text, options, name=source)
     sol = solve(inst)
-    return CorpusReport(source, options, inst, tokens, sol, round(time.perf_counter() - start, 3))
+    gap, note = certified_gap(inst, sol)
+    return CorpusReport(source, options, inst, tokens, sol, round(time.perf_counter() - start, 3), gap, note)
+
+
+#: The max-entropy dual of core/gap.py is a dense exponential-cone program in m·V variables:
+#: beyond this many it is not attempted (measured: ~1 s at 2000).
+GAP_MAX_ENTRIES = 4000
+
+
+def certified_gap(inst: Instance, sol: Solution) -> tuple[float | None, str]:
+    """D1's certified gap when compatibility or separability fails (core/gap.py), with a note."""
+    if sol.compatible is not False and sol.separable is not False:
+        return None, ""
+    if inst.m * inst.V > GAP_MAX_ENTRIES:
+        return None, f"not computed: m·V = {inst.m * inst.V} > {GAP_MAX_ENTRIES} (dense dual)"
+    from ntpverify.core.gap import MIN_CERTIFIED_GAP, MIN_CERTIFIED_RADIUS, certified_gap_lower_bound
+    from ntpverify.core.status import Inconclusive
+
+    try:
+        L, B_cert, _ = certified_gap_lower_bound(inst)
+    except Inconclusive as e:
+        return None, f"inconclusive: {e.reason}"
+    if L < MIN_CERTIFIED_GAP or B_cert < MIN_CERTIFIED_RADIUS:
+        return None, f"inconclusive: certificate too weak (L = {L:.3g}, radius {B_cert:.3g})"
+    return L / 2.0, f"for every W with ‖W‖ ≤ {B_cert:.3g} (D1, core/gap.py)"
 
 
 def list_builtins() -> str:

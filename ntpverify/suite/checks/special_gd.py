@@ -19,7 +19,7 @@ from ntpverify.suite.checks.exact import Runner, as_matrix, bounded, step_size
 from ntpverify.suite.checks.rounding import U, direct_step_rounding, gap_rounding
 from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive
 
-#: D1's certificate ``(L, B_cert, q)`` as returned by ``conditions.certified_gap_lower_bound``;
+#: D1's certificate ``(L, B_cert, q)`` as returned by ``core.gap.certified_gap_lower_bound``;
 #: L and B_cert are used here (see :func:`certified_bound`).
 GapBound = Callable[[Instance], tuple]
 
@@ -102,11 +102,11 @@ def check_S3(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
 
 
 def certified_bound(inst: Instance, gap_bound: GapBound | None) -> tuple[float, float]:
-    """``(L, B_cert)`` from ``gap_bound`` (default ``conditions.certified_gap_lower_bound``, D1):
+    """``(L, B_cert)`` from ``gap_bound`` (default ``core.gap.certified_gap_lower_bound``, D1):
     ``CE(W) − ℋ ≥ L − ‖W‖·L/(2B_cert)`` for every W (Gibbs' inequality with the moment residual
     ``‖r‖ = L/(2B_cert)``), hence ``≥ L/2`` on the ball ``‖W‖ ≤ B_cert``."""
     if gap_bound is None:
-        from ntpverify.suite.checks.conditions import certified_gap_lower_bound as gap_bound  # D1's check module
+        from ntpverify.core.gap import certified_gap_lower_bound as gap_bound
     assert gap_bound is not None  # bound by the import above (mypy does not narrow on an import)
     L, B_cert = gap_bound(inst)[:2]
     return float(L), float(B_cert)
