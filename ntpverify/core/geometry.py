@@ -81,7 +81,7 @@ def _triples_rows(triples: np.ndarray, G: np.ndarray, V: int) -> np.ndarray:
     return rows.reshape(n, V * r)
 
 
-def _triples_sparse(triples: np.ndarray, G: np.ndarray, V: int) -> sp.csr_matrix:
+def triples_sparse(triples: np.ndarray, G: np.ndarray, V: int) -> sp.csr_matrix:
     """The rows of :func:`_triples_rows` as a sparse matrix (2r nonzeros per row)."""
     n, r = triples.shape[0], G.shape[1]
     j, plus, minus = triples.T
@@ -194,11 +194,11 @@ class Geometry:
 
     @cached_property
     def A_eq_sparse(self) -> sp.csr_matrix:
-        return _triples_sparse(self.eq_triples, self.G, self.V)
+        return triples_sparse(self.eq_triples, self.G, self.V)
 
     @cached_property
     def A_in_sparse(self) -> sp.csr_matrix:
-        return _triples_sparse(self.in_triples, self.G, self.V)
+        return triples_sparse(self.in_triples, self.G, self.V)
 
     # --- F and F⊥ ----------------------------------------------------------------------------
     @cached_property

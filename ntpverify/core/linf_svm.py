@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from ntpverify.core.geometry import Geometry, combine
+from ntpverify.core.geometry import Geometry, combine, triples_sparse
 from ntpverify.core.instance import Instance
 from ntpverify.core.separability import WITNESS_RTOL, definition2_violation
 from ntpverify.core.status import Status
@@ -45,16 +45,6 @@ class LinfMargin:
     W: np.ndarray | None = None
 
 
-def _rows(triples: np.ndarray, H: np.ndarray, V: int) -> sp.csr_matrix:
-    """Rows ``vec((e_plus − e_minus) h_jᵀ)`` (row-major vec of V×d) of ``triples``."""
-    n, d = triples.shape[0], H.shape[1]
-    j, plus, minus = triples.T
-    cols = np.concatenate([plus[:, None] * d + np.arange(d), minus[:, None] * d + np.arange(d)], axis=1)
-    vals = np.concatenate([H[j], -H[j]], axis=1)
-    rows = np.repeat(np.arange(n), 2 * d)
-    return sp.csr_matrix((vals.ravel(), (rows, cols.ravel())), shape=(n, V * d))
-
-
 def linf_max_margin(inst: Instance) -> LinfMargin:
     """γ∞* of ``inst`` with its certificate (module docstring)."""
     geo = Geometry(inst)
@@ -62,7 +52,8 @@ def linf_max_margin(inst: Instance) -> LinfMargin:
     if geo.in_triples.shape[0] == 0:
         return LinfMargin(Status("undefined", "every context has full support: no margin constraint"))
     H = inst.embeddings
-    A_in, A_eq = _rows(geo.in_triples, H, V), _rows(geo.eq_triples, H, V)
+    # rows vec((e_plus − e_minus) h_jᵀ) in the original coordinates: W itself is the variable
+    A_in, A_eq = triples_sparse(geo.in_triples, H, V), triples_sparse(geo.eq_triples, H, V)
     n_in = A_in.shape[0]
     cost = np.zeros(V * d + 1)
     cost[-1] = -1.0  # max γ

@@ -143,6 +143,16 @@ def regular_file(path: str) -> None:
         raise BadInput(f"{path}: <file>: is {kind}, not a regular file")
 
 
+def read_text(path: str, what: str) -> str:
+    """A UTF-8 text file (a regular one); unreadable or undecodable is BadInput naming ``what``."""
+    regular_file(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path}: {what}: cannot be read as UTF-8 text: {e}") from None
+
+
 def load_instance(path: str) -> Instance:
     """The instance in ``path``; an InputError becomes BadInput prefixed with the path."""
     regular_file(path)
@@ -261,13 +271,7 @@ def corpus_command(args: argparse.Namespace) -> Result:
     elif args.text == "-":
         text, source = sys.stdin.read(), "<stdin>"
     else:
-        regular_file(args.text)
-        try:
-            with open(args.text, encoding="utf-8") as f:
-                text = f.read()
-        except (OSError, UnicodeDecodeError) as e:
-            raise BadInput(f"{args.text}: TEXT: cannot be read as UTF-8 text: {e}") from None
-        source = args.text
+        text, source = read_text(args.text, "TEXT"), args.text
     options = CorpusOptions(args.sequences, args.tokenize, args.vocab, args.window, args.embedding,
                             args.d, args.seed)
     report = corpus(text, source, options)
@@ -332,13 +336,7 @@ def threshold_command(args: argparse.Namespace) -> Result:
         if args.builtin is not None:
             text, source = builtin_text(args.builtin), args.builtin
         else:
-            regular_file(args.source)
-            try:
-                with open(args.source, encoding="utf-8") as f:
-                    text = f.read()
-            except (OSError, UnicodeDecodeError) as e:
-                raise BadInput(f"{args.source}: SOURCE: cannot be read as UTF-8 text: {e}") from None
-            source = args.source
+            text, source = read_text(args.source, "SOURCE"), args.source
         template, _ = corpus_instance(text, CorpusOptions(vocab=args.vocab, window=args.window, d=1), source)
     else:
         template, source = load_instance(args.source), args.source
