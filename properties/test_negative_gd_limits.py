@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ntpverify.suite.checks import evidence, rivals
+from ntpverify.suite.checks import rivals
 from ntpverify.suite.checks.evidence import COINCIDE, misalignment
+from ntpverify.suite.checks.measures import relative_distance
 from ntpverify.suite.checks.gd_limits import check_P5, check_P6a, check_P6b, check_P6c
 from ntpverify.suite.checks.rates import check_C1, check_C2
 from ntpverify.optim.gd import gd
@@ -77,7 +78,7 @@ def same_direction(A: np.ndarray, B: np.ndarray) -> bool:
 
 
 def same_matrix(A: np.ndarray, B: np.ndarray) -> bool:
-    return evidence.relative_distance(A, B) <= COINCIDE
+    return relative_distance(A, B) <= COINCIDE
 
 
 def wrong_direction(case_name: str, name: str) -> tuple[Instance, np.ndarray]:

@@ -65,6 +65,7 @@ from ntpverify.core.status import Inconclusive
 from ntpverify.optim.gd import Trajectory, gd
 from ntpverify.suite.applicability import applies
 from ntpverify.suite.checks import rivals
+from ntpverify.suite.checks.measures import relative_distance
 from ntpverify.suite.verdict import Verdict, first_failure, inconclusive, within
 
 #: GD steps when a caller gives none: the ci budget (profiles.BUDGETS["ci"].gd_steps, issue 5).
@@ -131,11 +132,6 @@ def misalignment(A: np.ndarray, B: np.ndarray) -> float | None:
     if na == 0.0 or nb == 0.0:
         return None
     return 0.5 * float(np.sum((A / na - B / nb) ** 2))
-
-
-def relative_distance(A: np.ndarray, B: np.ndarray) -> float:
-    """``‖A − B‖ / max(‖B‖, 1)``: how far apart two F-part candidates are."""
-    return float(np.linalg.norm(A - B) / max(float(np.linalg.norm(B)), 1.0))
 
 
 def curvature_F(sol: Solution) -> float | None:

@@ -51,12 +51,12 @@ from ntpverify.suite.checks.evidence import (
     distance_floor,
     loss_gaps,
     misalignment,
-    relative_distance,
     rival_sets,
     run,
     solved,
     solved_with_rivals,
 )
+from ntpverify.suite.checks.measures import relative_distance
 from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within
 
 #: P5: relative tolerance of the descent check on the loss gap (I4 holds with a margin ≫ rounding

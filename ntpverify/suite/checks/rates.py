@@ -85,11 +85,11 @@ from ntpverify.suite.checks.evidence import (
     distance_floor,
     evidence,
     loss_gaps,
-    relative_distance,
     run,
     solved,
     solved_with_rivals,
 )
+from ntpverify.suite.checks.measures import relative_distance
 from ntpverify.suite.verdict import Verdict, first_failure, inconclusive, within
 
 #: C1's bound on the log-log slopes: the measured −1 with the catalogue's tolerance 0.5, one-sided:

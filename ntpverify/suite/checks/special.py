@@ -24,8 +24,9 @@ from ntpverify.core.solution import solve
 from ntpverify.core.status import Inconclusive
 from ntpverify.core.subspace import F_basis
 from ntpverify.suite.applicability import applies
+from ntpverify.suite.checks.measures import RELATIVE, relative_distance
 from ntpverify.suite.checks.rivals import dropped_full_support
-from ntpverify.suite.checks.structure import D3_RTOL, MM_RTOL, rel_diff
+from ntpverify.suite.checks.structure import D3_RTOL, MM_RTOL
 from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, vacuous, within
 
 #: Projectors onto F compared entrywise: SVD rounding (~1e-15) far below the rank cutoff 1e-9.
@@ -140,7 +141,7 @@ def check_S2(inst: Instance, *, W_mm: np.ndarray | None = None) -> Verdict:
                        "W^mm h_j ∈ span(𝟙) on the full-support contexts (relative spread)"),
                 within("S2", float(np.linalg.norm(W_drop)) / float(np.linalg.norm(W)) - 1.0, MM_RTOL,
                        "two KKT-certified W^mm", "‖W'‖/‖W^mm‖ − 1 (dropping constraints cannot raise the norm)")]
-    change = rel_diff(W_drop, W)
+    change = relative_distance(W_drop, W, RELATIVE)
     if spread_drop <= KKT_RTOL * float(np.linalg.norm(W_drop) * h.max()):
         verdicts.append(within("S2", change, MM_RTOL, "two KKT-certified W^mm",
                                "W' h_j already constant: W' must equal W^mm"))

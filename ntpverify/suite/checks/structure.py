@@ -23,12 +23,8 @@ from ntpverify.core.solution import solve
 from ntpverify.core.status import Inconclusive
 from ntpverify.core.subspace import F_basis
 from ntpverify.suite.applicability import applies
+from ntpverify.suite.checks.measures import RELATIVE, relative_distance
 from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within
-
-
-def rel_diff(A: np.ndarray, B: np.ndarray) -> float:
-    """``‖A − B‖ / max(‖B‖, 1e-300)`` (Frobenius)."""
-    return float(np.linalg.norm(A - B) / max(float(np.linalg.norm(B)), 1e-300))
 
 
 def support_spread(inst: Instance, W: np.ndarray) -> float:
@@ -249,7 +245,7 @@ def check_D4(inst: Instance, seed: int = 0, *, solver: MaxMarginSolver = max_mar
             verdicts.append(holds("D4", False, f"{name}: the transformed instance has no W^mm"))
         else:
             assert expected is not None  # W is not None here, so every transformed W^mm is set
-            verdicts.append(within("D4", rel_diff(got, expected), MM_RTOL, "two KKT-certified W^mm",
+            verdicts.append(within("D4", relative_distance(got, expected, RELATIVE), MM_RTOL, "two KKT-certified W^mm",
                                    f"{name}: W^mm of the transformed instance vs the transformed W^mm"))
     return first_failure(verdicts)
 
@@ -297,7 +293,8 @@ def check_D5(inst: Instance, *, W_mm: np.ndarray | None = None, W_star: np.ndarr
     assert W_mm is not None and W_star is not None
     star = closed_form_w_star(inst)
     return first_failure([
-        within("D5", rel_diff(W_mm, closed_form_w_mm(inst)), D5_RTOL, "rounding", "W^mm vs its closed form"),
+        within("D5", relative_distance(W_mm, closed_form_w_mm(inst), RELATIVE), D5_RTOL, "rounding",
+               "W^mm vs its closed form"),
         within("D5", abs(float(np.sum(W_mm**2)) / closed_form_w_mm_norm2(inst) - 1.0), D5_RTOL, "rounding",
                "‖W^mm‖² vs Σ_j |S_j|(V−|S_j|)/(V‖h_j‖²)"),
         within("D5", float(np.linalg.norm(W_star - star)) / max(1.0, float(np.linalg.norm(star))), D5_RTOL,
@@ -346,6 +343,6 @@ def check_D6(inst: Instance, *, solvers: Mapping[str, GeometrySolver] = SOLVERS)
                                f"{name}: KKT residual {worst} of its W^mm, re-checked from H"))
     if len(solved) == len(mms) >= 2:
         (a, mm_a), *others = solved.items()
-        verdicts += [within("D6", rel_diff(_W_mm(mm_b), _W_mm(mm_a)), MM_RTOL, "two KKT-certified W^mm",
-                            f"W^mm by {b} vs by {a}") for b, mm_b in others]
+        verdicts += [within("D6", relative_distance(_W_mm(mm_b), _W_mm(mm_a), RELATIVE), MM_RTOL,
+                            "two KKT-certified W^mm", f"W^mm by {b} vs by {a}") for b, mm_b in others]
     return first_failure(verdicts)
