@@ -15,6 +15,7 @@ anchor form, equivalent under (a)).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -268,17 +269,27 @@ def combination_bound(geo: Geometry, rows: np.ndarray, coeffs: np.ndarray) -> fl
     multipliers (``⟨W, CH⟩ = Σ y_t·margin_t ≥ 1``); compatibility: ``y`` over the equations with
     ``bᵀy = 1`` (``⟨W, CH⟩ = bᵀy = 1``).
 
+    The structured route evaluates the same bound with its own operator (structured.py); both go
+    through :func:`norm_bound`."""
+    return norm_bound(geo.inst.embeddings, rows[:, 0], coeffs,
+                      lambda Hs: combine(rows, coeffs, geo.m, geo.V) @ Hs)
+
+
+def norm_bound(H: np.ndarray, contexts: np.ndarray, coeffs: np.ndarray,
+               combined: Callable[[np.ndarray], np.ndarray]) -> float:
+    """:func:`combination_bound` given ``combined(H')``, the combination ``C H'`` of the rows
+    (term t on context ``contexts[t]`` with coefficient ``coeffs[t]``) for any H'.
+
     ``C H`` is evaluated on ``H`` scaled by a power of two to max ``‖h_j‖ ∈ [1, 2)`` (exact: no
     underflow at 1e-300, no overflow at 1e300), plus a first-order rounding allowance
     ``(terms + d)·u·√2 Σ|c_t|‖h_{j_t}‖``, so the bound holds for the exact combination."""
-    H = geo.inst.embeddings
-    hmax = float(np.linalg.norm(H, axis=1).max()) if H.size else 0.0
+    norms = np.linalg.norm(H, axis=1)
+    hmax = float(norms.max()) if norms.size else 0.0
     if not hmax > 0:
         return math.inf  # every h_j = 0: ⟨W, C H⟩ = 0 < 1 for every W
-    scale = 2.0 ** -math.frexp(hmax)[1] * 2.0
-    Hs = H * scale
-    combo = combine(rows, coeffs, geo.m, geo.V) @ Hs
-    rounding = (len(rows) + geo.d + 2) * UNIT_ROUNDOFF * math.sqrt(2.0) * float(
-        np.sum(np.abs(coeffs) * np.linalg.norm(Hs[rows[:, 0]], axis=1)))
-    size = float(np.linalg.norm(combo)) + rounding
-    return math.inf if size == 0.0 else float(hmax * scale / size)
+    k = 1 - math.frexp(hmax)[1]
+    Hs = np.ldexp(H, k)
+    rounding = (len(coeffs) + H.shape[1] + 2) * UNIT_ROUNDOFF * math.sqrt(2.0) * float(
+        np.sum(np.abs(coeffs) * np.linalg.norm(Hs[contexts], axis=1)))
+    size = float(np.linalg.norm(combined(Hs))) + rounding
+    return math.inf if size == 0.0 else math.ldexp(hmax, k) / size

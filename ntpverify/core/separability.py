@@ -29,12 +29,9 @@ SEPARABLE_MIN_MARGIN = 1e-9
 #: Witness check: every margin of the scaled witness must be ≥ 1 − this (and spreads on supports
 #: ≤ this, relative), recomputed from H.
 WITNESS_RTOL = 1e-7
-#: "Not separable" is declared only when the Farkas certificate proves that every separating W has
-#: ``‖W‖·max_j‖h_j‖`` above this (issue 13): such a separator has margins 1 against logits of size
-#: ≥ 1e12, relative margins ≤ 1e-12, within ~10⁴ unit roundoffs of its float64 logits: no float64
-#: evaluation of the model can tell it from a non-separator. Below the cap the verdict is
-#: inconclusive and states the bound; the bound is invariant under H → cH.
-SEPARATOR_SCALE_CAP = SCALE_CAP
+#: "Not separable" is declared only when a Farkas certificate proves that every separating W has
+#: ``‖W‖·max_j‖h_j‖`` above geometry.SCALE_CAP (issue 13); below it the verdict is inconclusive
+#: and states the bound, which is invariant under H → cH.
 
 
 @dataclass(frozen=True)
@@ -137,11 +134,11 @@ def not_separable(geo: Geometry, y: np.ndarray, margin: float | None, method: st
 def farkas_verdict(bound: float, what: str, detail: str, margin: float | None, method: str,
                    **certificate: Any) -> Separability:
     """"Not separable" with the bound ``what`` proves (every separating W has ``‖W‖·max‖h_j‖ ≥
-    bound``) when it exceeds SEPARATOR_SCALE_CAP; otherwise inconclusive, stating the bound. The
+    bound``) when it exceeds SCALE_CAP; otherwise inconclusive, stating the bound. The
     ``certificate`` fields (multipliers, rows, defect) are kept only with a verdict they prove."""
-    if not bound > SEPARATOR_SCALE_CAP:
+    if not bound > SCALE_CAP:
         return Separability(Status("inconclusive", f"the {what} proves only that every separating W has "
-                                   f"‖W‖·max‖h_j‖ ≥ {bound:.3g} (≤ the cap {SEPARATOR_SCALE_CAP:g}; {detail})"),
+                                   f"‖W‖·max‖h_j‖ ≥ {bound:.3g} (≤ the cap {SCALE_CAP:g}; {detail})"),
                             None, margin, method, separator_bound=bound)
     return Separability(Status("infeasible", f"no W satisfies Definition 2 with ‖W‖·max‖h_j‖ < {bound:.3g}; "
                                f"{what} verified ({detail})"), False, margin, method, separator_bound=bound,

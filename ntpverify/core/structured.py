@@ -23,9 +23,8 @@ refinement, so memory is O(n + V·d + m·d) and no (constraints × unknowns) mat
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -37,7 +36,7 @@ from ntpverify.core.compatibility import (
     INCOMPATIBLE_RTOL,
     Compatibility,
 )
-from ntpverify.core.geometry import RANK_RTOL, SCALE_CAP, UNIT_ROUNDOFF, RankDecision, decide_rank
+from ntpverify.core.geometry import RANK_RTOL, SCALE_CAP, RankDecision, decide_rank, norm_bound
 from ntpverify.core.instance import Instance
 from ntpverify.core.status import Status
 from ntpverify.core.structured_kernels import (
@@ -180,22 +179,6 @@ def combination_defect(H: np.ndarray, rows: Triples, y: np.ndarray, V: int) -> f
     certificate, exactly as compatibility.certificate_defect computes it, but structurally."""
     scale = np.sqrt(2.0) * float(np.sum(np.abs(y) * np.linalg.norm(H[rows.ctx], axis=1)))
     return float(np.linalg.norm(rows.adjoint(H, y, V)) / scale) if scale > 0 else 0.0
-
-
-def combination_bound_structured(H: np.ndarray, rows: Triples, y: np.ndarray, V: int) -> float:
-    """geometry.combination_bound, structurally: the bound on ``‖W‖·max‖h_j‖`` that the combination
-    ``Σ_t y_t (e_plus − e_minus) h_jᵀ`` proves, on H scaled exactly by a power of two, with the same
-    first-order rounding allowance."""
-    norms = np.linalg.norm(H, axis=1)
-    hmax = float(norms.max()) if norms.size else 0.0
-    if not hmax > 0:
-        return math.inf
-    scale = 2.0 ** -math.frexp(hmax)[1] * 2.0
-    Hs = H * scale
-    rounding = (rows.n + H.shape[1] + 2) * UNIT_ROUNDOFF * math.sqrt(2.0) * float(
-        np.sum(np.abs(y) * norms[rows.ctx] * scale))
-    size = float(np.linalg.norm(rows.adjoint(Hs, y, V))) + rounding
-    return math.inf if size == 0.0 else hmax * scale / size
 
 
 def context_chunks(m: int, V: int):
@@ -366,7 +349,7 @@ def compatibility_structured(sg: StructuredGeometry) -> Compatibility:
     defect = combination_defect(sg.H, sg.eq, y, sg.V)
     # as compatibility.compatibility_of: every solution has ‖W‖·max‖h_j‖ ≥ bound; decide only
     # beyond the cap relative to the log-ratios' size
-    bound = combination_bound_structured(sg.H, sg.eq, y, sg.V)
+    bound = norm_bound(sg.H, sg.eq.ctx, y, partial(sg.eq.adjoint, y=y, V=sg.V))
     cap = SCALE_CAP * max(1.0, float(np.abs(b).max()))
     if not bound > cap:
         return Compatibility(Status("inconclusive", f"the incompatibility certificate proves only that "

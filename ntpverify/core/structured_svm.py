@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from ntpverify.core.geometry import SCALE_CAP
+from ntpverify.core.geometry import SCALE_CAP, norm_bound
 from ntpverify.core.maxmargin import ACTIVE_DUAL_RTOL, ACTIVE_SLACK, KKT_RTOL, MaxMargin
 from ntpverify.core.separability import Separability, farkas_verdict
 from ntpverify.core.status import State, Status
@@ -49,7 +50,6 @@ from ntpverify.core.structured import (
     StructuredGeometry,
     Triples,
     Work,
-    combination_bound_structured,
     combination_defect,
     least_norm_decoder,
     least_squares_multipliers,
@@ -270,7 +270,7 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
         y[:n_a] /= y[:n_a].sum()
         defect = combination_defect(sg.H, rows, y, V)
         eps = float(np.linalg.norm(rows.adjoint(sg.H, y, V)))
-        bound = combination_bound_structured(sg.H, rows, y, V)
+        bound = norm_bound(sg.H, rows.ctx, y, partial(rows.adjoint, y=y, V=V))
         if not bound > SCALE_CAP:  # proves too little: keep ascending (the caller decides later)
             return None
         return _infeasible(rows, y, defect, eps, f"recession direction of {epochs} epochs of dual ascent", bound)
