@@ -485,6 +485,7 @@ class Instance:
         embed: Embedding,
         vocab_size: int | None = None,
         name: str | None = None,
+        extras: Mapping[str, Any] | None = None,
     ) -> Instance:
         """The instance of a corpus of token sequences (theory.md §1).
 
@@ -496,7 +497,8 @@ class Instance:
         ``n = Σ_j n_j``: ``π_j = n_j / n`` and ``p_{j,z} = n_{j,z} / n_j``, each one correctly
         rounded integer division (so it equals ``float(Fraction(n_j, n))`` exactly).
         ``V = vocab_size`` or, if None, the largest token + 1. ``embed`` maps contexts to
-        ``h_j`` (see :mod:`ntpverify.core.embeddings`).
+        ``h_j`` (see :mod:`ntpverify.core.embeddings`). ``name`` and the ``x-*`` ``extras`` (a
+        vocabulary, say) are carried as in the constructor.
         """
         tokens, V = _corpus_tokens(sequences, vocab_size)
         counts = _transition_counts(tokens, _context_length(context_length))
@@ -510,7 +512,7 @@ class Instance:
         total = sum(occurrences)
         weights = [n / total for n in occurrences]
         probs = [_next_token_row(following, V) for following in counts.values()]
-        return cls(H, weights, probs, name=name)
+        return cls(H, weights, probs, name=name, extras=extras)
 
 
 # --- sub-instances --------------------------------------------------------------------------------

@@ -157,10 +157,9 @@ def corpus_instance(text: str, options: CorpusOptions, name: str | None = None) 
     if L is None and not any(len(s) > 1 for s in seqs):
         raise InputError("<text>", "no sequence has two tokens: nothing to predict")
     embed: Embedding = gaussian(options.d, options.seed) if options.embedding == "gaussian" else one_hot()
-    inst = Instance.from_sequences(seqs, L, embed, vocab_size=max(len(vocab), 2), name=name)
-    tokens = sum(len(s) for s in id_seqs)
-    return Instance(inst.embeddings, inst.weights, inst.next_token_probs, name=name,
-                    extras={"x-vocabulary": vocab}), tokens
+    inst = Instance.from_sequences(seqs, L, embed, vocab_size=max(len(vocab), 2), name=name,
+                                   extras={"x-vocabulary": vocab})
+    return inst, sum(len(s) for s in id_seqs)
 
 
 @dataclass(frozen=True)
