@@ -21,6 +21,7 @@ import numpy as np
 
 from ntpverify.core.instance import Instance
 from ntpverify.core.solution import Solution, solve
+from ntpverify.suite import claims
 from ntpverify.suite.verdict import Verdict, inconclusive, vacuous
 
 
@@ -113,6 +114,4 @@ def gate(claim: str, requires: tuple[str, ...], inst: Instance, sol: Solution | 
 
 def applies(claim_id: str, inst: Instance, sol: Solution | None = None) -> Verdict | None:
     """:func:`gate` with the catalogue's ``requires`` of ``claim_id``."""
-    from ntpverify.suite import claims  # claims imports the checks lazily; no cycle at import time
-
     return gate(claim_id, claims.get(claim_id).requires, inst, sol)
