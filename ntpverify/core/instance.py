@@ -14,12 +14,14 @@ Resource caps, checked before any large allocation (an :class:`InputError` beyon
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -143,13 +145,13 @@ def _probs_width(next_token_probs: Any, m: int) -> int:
     return V
 
 
-def _check_caps(m: int, d: int, V: int) -> None:
-    """The MAX_ENTRIES resource caps on m·d, m·V and V·d."""
-    for field, what, size in (
-        ("embeddings", f"m×d = {m}×{d}", m * d),
-        ("next_token_probs", f"m×V = {m}×{V}", m * V),
-        ("next_token_probs", f"V×d = {V}×{d} (the decoder W)", V * d),
-    ):
+def _check_caps(m: int, d: int, V: int, dense: bool) -> None:
+    """The MAX_ENTRIES resource caps on m·d, V·d and, for a ``dense`` matrix, m·V."""
+    sizes = [("embeddings", f"m×d = {m}×{d}", m * d)]
+    if dense:
+        sizes.append(("next_token_probs", f"m×V = {m}×{V}", m * V))
+    sizes.append(("next_token_probs", f"V×d = {V}×{d} (the decoder W)", V * d))
+    for field, what, size in sizes:
         if size > MAX_ENTRIES:
             raise InputError(field, f"{what} = {size} entries exceeds the cap of {MAX_ENTRIES}")
 
@@ -165,21 +167,26 @@ def _check_weights(weights: np.ndarray) -> None:
         raise InputError("weights", f"sum to {total!r}, expected 1 within {SUM_TOLERANCE}")
 
 
-def _check_probs(probs: np.ndarray) -> None:
-    """p_{j,z} ≥ 0 and Σ_z p_{j,z} = 1 within SUM_TOLERANCE for every row j (exact sum via fsum)."""
+def _check_nonnegative(probs: np.ndarray) -> None:
+    """p_{j,z} ≥ 0 for every entry of the dense m×V matrix (the first negative one is named)."""
     bad = np.argwhere(probs < 0)
     if bad.size:
         j, z = (int(i) for i in bad[0])
         detail = f"entry {z} is {float(probs[j, z])!r}, expected ≥ 0"
         raise InputError("next_token_probs", detail, j)
-    for j, row in enumerate(probs):
-        total = math.fsum(row.tolist())
-        if abs(total - 1.0) > SUM_TOLERANCE:
-            detail = f"row sums to {total!r}, expected 1 within {SUM_TOLERANCE}"
-            raise InputError("next_token_probs", detail, j)
 
 
 _SPARSE_KEYS = ("V", "tokens", "probs")
+
+
+class _Rows(NamedTuple):
+    """The next-token probabilities in CSR form: row j is ``tokens[indptr[j]:indptr[j+1]]`` (S_j,
+    strictly increasing) with ``probs`` at the same positions (each ``> 0``)."""
+
+    V: int
+    indptr: np.ndarray
+    tokens: np.ndarray
+    probs: np.ndarray
 
 
 def _sparse_width(sparse: Mapping[Any, Any], m: int) -> int:
@@ -199,13 +206,9 @@ def _sparse_width(sparse: Mapping[Any, Any], m: int) -> int:
     return int(V)
 
 
-def _sparse_matrix(sparse: Mapping[Any, Any], shape: tuple[int, int]) -> np.ndarray:
-    """The dense m×V matrix the sparse form means: row j's probabilities at its tokens, 0 elsewhere.
-
-    Tokens must be strictly increasing ids in ``0..V-1`` and probabilities ``> 0``, so that the
-    support is exactly the listed tokens and reading either form gives the same instance."""
-    m, V = shape
-    out = np.zeros(shape, dtype=np.float64)
+def _sparse_indptr(sparse: Mapping[Any, Any], m: int) -> np.ndarray:
+    """Row pointers of the sparse form: every row nonempty, as many probabilities as tokens."""
+    lengths = np.empty(m, dtype=np.intp)
     for j in range(m):
         tokens, probs = sparse["tokens"][j], sparse["probs"][j]
         n = _length(tokens, "next_token_probs.tokens", j, "a list of token ids")
@@ -213,39 +216,118 @@ def _sparse_matrix(sparse: Mapping[Any, Any], shape: tuple[int, int]) -> np.ndar
             raise InputError("next_token_probs.tokens", "is empty, expected a nonempty support", j)
         if (k := _length(probs, "next_token_probs.probs", j, "a list of numbers")) != n:
             raise InputError("next_token_probs.probs", f"has {k} entries, expected {n} like its tokens", j)
-        for i, t in enumerate(tokens):
-            if not _is_integer(t) or not 0 <= t < V:
-                raise _entry_error("next_token_probs.tokens", j, i, f"is {t!r}, expected a token id in 0..{V - 1}")
-            if i and t <= tokens[i - 1]:
-                raise _entry_error("next_token_probs.tokens", j, i, f"is {t!r}, expected > {tokens[i - 1]!r} "
-                                   "(strictly increasing)")
-        values = _float_row(probs, "next_token_probs.probs", j)
-        bad = np.flatnonzero(~(values > 0))
-        if bad.size:
-            raise _entry_error("next_token_probs.probs", j, int(bad[0]),
-                               f"is {float(values[bad[0]])!r}, expected > 0 (the sparse form lists the support)")
-        out[j, np.asarray(tokens, dtype=np.intp)] = values
-    return out
+        lengths[j] = n
+    indptr = np.zeros(m + 1, dtype=np.intp)
+    np.cumsum(lengths, out=indptr[1:])
+    return indptr
+
+
+def _check_sparse_row(tokens: Any, probs: Any, j: int, V: int) -> None:
+    """Row j of the sparse form, entry by entry: the first problem, as an InputError naming it."""
+    for i, t in enumerate(tokens):
+        if not _is_integer(t) or not 0 <= t < V:
+            raise _entry_error("next_token_probs.tokens", j, i, f"is {t!r}, expected a token id in 0..{V - 1}")
+        if i and t <= tokens[i - 1]:
+            raise _entry_error("next_token_probs.tokens", j, i, f"is {t!r}, expected > {tokens[i - 1]!r} "
+                               "(strictly increasing)")
+    values = _float_row(probs, "next_token_probs.probs", j)
+    bad = np.flatnonzero(~(values > 0))
+    if bad.size:
+        raise _entry_error("next_token_probs.probs", j, int(bad[0]),
+                           f"is {float(values[bad[0]])!r}, expected > 0 (the sparse form lists the support)")
+
+
+def _flat(rows: Sequence[Any], kinds: frozenset[type]) -> list[Any] | None:
+    """The rows concatenated, if every entry's type is in ``kinds`` (else None: check row by row)."""
+    flat = list(itertools.chain.from_iterable(rows))
+    return flat if set(map(type, flat)) <= kinds else None
+
+
+def _sparse_rows(sparse: Mapping[Any, Any], m: int, V: int) -> _Rows:
+    """The CSR form of the sparse ``next_token_probs``, validated without any m×V array.
+
+    Tokens must be strictly increasing ids in ``0..V-1`` and probabilities finite and ``> 0``, so
+    that the support is exactly the listed tokens and reading either form gives the same instance.
+    The check is vectorized over all entries; only when it finds a problem are the rows walked in
+    order, so that the error names the first bad row exactly as a row-by-row reading would."""
+    indptr = _sparse_indptr(sparse, m)
+    nnz = int(indptr[-1])
+    if nnz > MAX_ENTRIES:
+        raise InputError("next_token_probs", f"lists {nnz} support entries, exceeding the cap of {MAX_ENTRIES}")
+    tok_list = _flat(sparse["tokens"], frozenset({int}))
+    prob_list = _flat(sparse["probs"], frozenset({int, float}))
+    ok = tok_list is not None and prob_list is not None
+    if ok:
+        tokens = np.array(tok_list, dtype=np.int64).astype(np.intp, copy=False) if nnz else np.zeros(0, np.intp)
+        try:
+            probs = np.array(prob_list, dtype=np.float64)
+        except OverflowError:
+            ok = False
+        else:
+            first = np.zeros(nnz, dtype=bool)
+            first[indptr[:-1]] = True
+            increasing = first | (np.diff(tokens, prepend=-1) > 0)
+            ok = bool(np.all((tokens >= 0) & (tokens < V) & increasing & np.isfinite(probs) & (probs > 0)))
+    if not ok:
+        for j in range(m):
+            _check_sparse_row(sparse["tokens"][j], sparse["probs"][j], j, V)
+        raise AssertionError("the vectorized sparse check found a problem the row check did not")
+    return _Rows(V, indptr, tokens, probs)
+
+
+def _dense_rows(P: np.ndarray) -> _Rows:
+    """The CSR form of a validated dense m×V matrix: its positive entries."""
+    m, V = P.shape
+    mask = P > 0
+    indptr = np.zeros(m + 1, dtype=np.intp)
+    np.cumsum(mask.sum(axis=1), out=indptr[1:])
+    return _Rows(V, indptr, np.nonzero(mask)[1].astype(np.intp), P[mask])
+
+
+def _check_row_sums(rows: _Rows) -> None:
+    """``Σ_{z∈S_j} p_{j,z} = 1`` within SUM_TOLERANCE for every row j, by the exact sum (fsum).
+
+    A vectorized sum screens the rows; only a row whose rounded sum is not clearly within the
+    tolerance (farther than the rounding bound ``2 n_j u Σ_z p_{j,z}`` allows) is summed exactly."""
+    m = rows.indptr.size - 1
+    if m == 0:
+        return
+    counts = np.diff(rows.indptr)
+    approx = np.add.reduceat(rows.probs, rows.indptr[:-1]) if rows.probs.size else np.zeros(m)
+    slack = 2.0 * counts * 2.0**-53 * np.abs(approx)
+    for j in np.flatnonzero(~(np.abs(approx - 1.0) + slack <= SUM_TOLERANCE)):
+        total = math.fsum(rows.probs[rows.indptr[j]:rows.indptr[j + 1]].tolist())
+        if abs(total - 1.0) > SUM_TOLERANCE:
+            detail = f"row sums to {total!r}, expected 1 within {SUM_TOLERANCE}"
+            raise InputError("next_token_probs", detail, int(j))
 
 
 def _validated_arrays(
     embeddings: Any, weights: Any, next_token_probs: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Float64 copies of the three arrays, checked in the order structure, caps, values;
-    ``next_token_probs`` dense (m rows of V) or in the sparse form of formats.md."""
+) -> tuple[np.ndarray, np.ndarray, _Rows, np.ndarray | None]:
+    """Float64 copies of the embeddings and weights, the CSR rows of ``next_token_probs`` (dense,
+    m rows of V, or in the sparse form of formats.md), and the dense matrix itself when it was
+    given densely with a ``-0.0`` (content the CSR form does not hold); checked in the order
+    structure, caps, values."""
     m, d = _embeddings_shape(embeddings)
     if (n := _length(weights, "weights", None, "a list of numbers")) != m:
         raise InputError("weights", f"has {n} entries, expected m = {m} (one per embedding)")
     sparse = isinstance(next_token_probs, Mapping)
     V = _sparse_width(next_token_probs, m) if sparse else _probs_width(next_token_probs, m)
-    _check_caps(m, d, V)
+    _check_caps(m, d, V, dense=not sparse)
     H = _float_matrix(embeddings, "embeddings", (m, d))
     pi = _float_row(weights, "weights", None)
-    P = (_sparse_matrix(next_token_probs, (m, V)) if sparse
-         else _float_matrix(next_token_probs, "next_token_probs", (m, V)))
-    _check_weights(pi)
-    _check_probs(P)
-    return H, pi, P
+    if sparse:
+        rows, signed = _sparse_rows(next_token_probs, m, V), None
+        _check_weights(pi)
+    else:
+        P = _float_matrix(next_token_probs, "next_token_probs", (m, V))
+        _check_weights(pi)
+        _check_nonnegative(P)
+        rows = _dense_rows(P)
+        signed = P if np.any(np.signbit(P)) else None  # only -0.0 can be left: negatives are refused
+    _check_row_sums(rows)
+    return H, pi, rows, signed
 
 
 # --- other fields ---------------------------------------------------------------------------------
@@ -325,29 +407,45 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 # --- the instance ---------------------------------------------------------------------------------
 
 
+def _dense_refused(field: str, m: int, V: int) -> InputError:
+    """The error for a dense m×V view beyond the cap: the instance exists in sparse form only."""
+    return InputError(field, f"the dense m×V = {m}×{V} = {m * V} entries exceed the cap of {MAX_ENTRIES}: "
+                      "this instance is only available in sparse form (support_indptr, support_tokens, "
+                      "support_probs)")
+
+
 class Instance:
     """An immutable, validated NTP instance (theory.md §1, formats.md ``ntpverify.instance/1``).
 
-    ``embeddings`` is ``H`` (m×d), ``weights`` is ``π`` (m,), ``next_token_probs`` is ``P``
-    (m×V): read-only float64 copies, used exactly as given (weights are not renormalized).
-    ``supports[j]`` is ``S_j = {z : p_{j,z} > 0}`` as sorted token ids, ``support_mask`` the same
-    as an m×V boolean array. ``name`` and the ``x-*`` ``extras`` are carried along untouched.
+    ``embeddings`` is ``H`` (m×d), ``weights`` is ``π`` (m,): read-only float64 copies, used
+    exactly as given (weights are not renormalized). The next-token distributions are stored in
+    CSR form: ``support_tokens[support_indptr[j]:support_indptr[j+1]]`` is
+    ``S_j = {z : p_{j,z} > 0}`` (sorted) and ``support_probs`` the ``p_{j,z}`` there, read-only.
+    ``supports[j]`` is ``S_j`` as a tuple. ``next_token_probs`` (``P``, m×V) and ``support_mask``
+    (m×V booleans) are dense views built on first use, refused beyond MAX_ENTRIES entries.
+    ``name`` and the ``x-*`` ``extras`` are carried along untouched.
 
     Equality and hashing are on the exact content, bit for bit (``0.0 != -0.0``), name and
-    extras included: two instances are equal iff their canonical JSON is identical.
+    extras included: two instances are equal iff their :meth:`content_hash` is.
     """
 
     __slots__ = (
-        "embeddings", "weights", "next_token_probs", "supports", "support_mask",
-        "name", "extras", "_content_hash",
+        "embeddings", "weights", "support_indptr", "support_tokens", "support_probs", "name",
+        "extras", "_V", "_signed_probs", "_dense_probs", "_dense_mask", "_supports", "_content_hash",
     )  # fmt: skip
     embeddings: np.ndarray
     weights: np.ndarray
-    next_token_probs: np.ndarray
-    supports: tuple[tuple[int, ...], ...]
-    support_mask: np.ndarray
+    support_indptr: np.ndarray
+    support_tokens: np.ndarray
+    support_probs: np.ndarray
     name: str | None
-    extras: dict[str, Any]
+    extras: Mapping[str, Any]
+    _V: int
+    #: the dense P as given, when it holds a -0.0 (content that the CSR arrays do not carry)
+    _signed_probs: np.ndarray | None
+    _dense_probs: np.ndarray | None
+    _dense_mask: np.ndarray | None
+    _supports: tuple[tuple[int, ...], ...] | None
     _content_hash: str | None
 
     def __init__(
@@ -358,22 +456,39 @@ class Instance:
         name: str | None = None,
         extras: Mapping[str, Any] | None = None,
     ) -> None:
-        H, pi, P = _validated_arrays(embeddings, weights, next_token_probs)
-        mask = P > 0
+        H, pi, rows, signed = _validated_arrays(embeddings, weights, next_token_probs)
+        self._assemble(H, pi, rows, signed, _validated_name(name), _validated_extras(extras))
+
+    def _assemble(self, H: np.ndarray, pi: np.ndarray, rows: _Rows, signed: np.ndarray | None,
+                  name: str | None, extras: Mapping[str, Any]) -> None:
+        """Set the fields from validated private arrays."""
         init = object.__setattr__  # the instance is frozen; only construction may set fields
         init(self, "embeddings", _read_only(H))
         init(self, "weights", _read_only(pi))
-        init(self, "next_token_probs", _read_only(P))
-        init(self, "support_mask", _read_only(mask))
-        init(self, "supports", tuple(tuple(np.flatnonzero(row).tolist()) for row in mask))
-        init(self, "name", _validated_name(name))
-        init(self, "extras", _validated_extras(extras))
-        init(self, "_content_hash", None)
+        init(self, "support_indptr", _read_only(rows.indptr))
+        init(self, "support_tokens", _read_only(rows.tokens))
+        init(self, "support_probs", _read_only(rows.probs))
+        init(self, "_V", rows.V)
+        init(self, "_signed_probs", None if signed is None else _read_only(signed))
+        init(self, "name", name)
+        init(self, "extras", extras)
+        for cache in ("_dense_probs", "_dense_mask", "_supports", "_content_hash"):
+            init(self, cache, None)
+
+    @classmethod
+    def _from_parts(cls, H: np.ndarray, pi: np.ndarray, rows: _Rows, signed: np.ndarray | None,
+                    name: str | None, extras: Mapping[str, Any]) -> Instance:
+        """An instance from arrays already validated (pickling, sub-instances): no copy, no check."""
+        inst = cls.__new__(cls)
+        inst._assemble(H, pi, rows, signed, name, extras)
+        return inst
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Pickle (parallel workers, copy) through the exact dict: slots cannot be restored
-        # through the frozen __setattr__.
-        return (Instance.from_dict, (self.to_dict(),))
+        # Pickle (parallel workers, copy) the arrays themselves, never a dense view: slots cannot
+        # be restored through the frozen __setattr__, and a pickle is trusted like code anyway.
+        rows = _Rows(self.V, self.support_indptr, self.support_tokens, self.support_probs)
+        return (_unpickle, (self.embeddings, self.weights, tuple(rows), self._signed_probs, self.name,
+                            dict(self.extras)))
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"Instance is immutable; cannot set {key!r}")
@@ -394,7 +509,69 @@ class Instance:
     @property
     def V(self) -> int:
         """Vocabulary size."""
-        return self.next_token_probs.shape[1]
+        return self._V
+
+    @property
+    def nnz(self) -> int:
+        """``Σ_j |S_j|``, the number of stored (positive) probabilities."""
+        return self.support_tokens.size
+
+    @property
+    def support_contexts(self) -> np.ndarray:
+        """The context j of each stored entry (nnz,): with ``support_tokens``, the COO indices of
+        the support, ``P[support_contexts, support_tokens] = support_probs``."""
+        return np.repeat(np.arange(self.m), np.diff(self.support_indptr))
+
+    @property
+    def supports(self) -> tuple[tuple[int, ...], ...]:
+        """``S_j`` for every j, as sorted tuples of token ids."""
+        if self._supports is None:
+            object.__setattr__(self, "_supports", tuple(map(tuple, self._row_lists(self.support_tokens))))
+        assert self._supports is not None
+        return self._supports
+
+    @property
+    def next_token_probs(self) -> np.ndarray:
+        """``P`` (m×V, read-only), built on first use; an InputError beyond MAX_ENTRIES entries."""
+        if self._signed_probs is not None:
+            return self._signed_probs
+        if self._dense_probs is None:
+            if self.m * self.V > MAX_ENTRIES:
+                raise _dense_refused("next_token_probs", self.m, self.V)
+            P = np.zeros((self.m, self.V))
+            P[self.support_contexts, self.support_tokens] = self.support_probs
+            object.__setattr__(self, "_dense_probs", _read_only(P))  # a cache, not state
+        assert self._dense_probs is not None
+        return self._dense_probs
+
+    @property
+    def support_mask(self) -> np.ndarray:
+        """``P > 0`` (m×V booleans, read-only), built on first use; refused beyond MAX_ENTRIES."""
+        if self._dense_mask is None:
+            if self.m * self.V > MAX_ENTRIES:
+                raise _dense_refused("support_mask", self.m, self.V)
+            mask = np.zeros((self.m, self.V), dtype=bool)
+            mask[self.support_contexts, self.support_tokens] = True
+            object.__setattr__(self, "_dense_mask", _read_only(mask))  # a cache, not state
+        assert self._dense_mask is not None
+        return self._dense_mask
+
+    def _row_lists(self, values: np.ndarray) -> list[list[Any]]:
+        """``values`` (one per stored entry) split into the m rows, as Python lists."""
+        flat, ptr = values.tolist(), self.support_indptr.tolist()
+        return [flat[a:b] for a, b in zip(ptr[:-1], ptr[1:], strict=True)]
+
+    def _dense_row_lists(self) -> Iterator[list[float]]:
+        """The rows of ``P`` as lists, one at a time (no m×V array unless one is already held)."""
+        held = self._signed_probs if self._signed_probs is not None else self._dense_probs
+        if held is not None:
+            yield from (row.tolist() for row in held)
+            return
+        row, ptr = np.zeros(self.V), self.support_indptr
+        for j in range(self.m):
+            row.fill(0.0)
+            row[self.support_tokens[ptr[j]:ptr[j + 1]]] = self.support_probs[ptr[j]:ptr[j + 1]]
+            yield row.tolist()
 
     # -- dict / JSON / file ------------------------------------------------------------------------
 
@@ -414,24 +591,30 @@ class Instance:
     def to_dict(self, form: str = "auto") -> dict[str, Any]:
         """The ``ntpverify.instance/1`` object: format, name (if any), arrays, then extras.
 
-        ``form`` of ``next_token_probs``: ``"dense"`` (m rows of V), ``"sparse"`` (formats.md's
-        ``{"V", "tokens", "probs"}``) or ``"auto"``, the smaller one: sparse when the supports
-        hold fewer than half the m·V entries (a sparse entry is a token id and a probability)."""
+        ``form`` of ``next_token_probs``: ``"dense"`` (m rows of V; refused beyond MAX_ENTRIES),
+        ``"sparse"`` (formats.md's ``{"V", "tokens", "probs"}``) or ``"auto"``, the smaller one:
+        sparse when the supports hold fewer than half the m·V entries (a sparse entry is a token
+        id and a probability)."""
         if form not in ("auto", "dense", "sparse"):
             raise ValueError(f"form is {form!r}, expected 'auto', 'dense' or 'sparse'")
+        out = self._head()
+        if form == "sparse" or (form == "auto" and 2 * self.nnz < self.m * self.V):
+            out["next_token_probs"] = {"V": self.V, "tokens": self._row_lists(self.support_tokens),
+                                       "probs": self._row_lists(self.support_probs)}
+        else:
+            if self.m * self.V > MAX_ENTRIES:
+                raise _dense_refused("next_token_probs", self.m, self.V)
+            out["next_token_probs"] = list(self._dense_row_lists())
+        out.update(self.extras)
+        return out
+
+    def _head(self) -> dict[str, Any]:
+        """The fields of :meth:`to_dict` before ``next_token_probs``."""
         out: dict[str, Any] = {"format": FORMAT}
         if self.name is not None:
             out["name"] = self.name
         out["embeddings"] = self.embeddings.tolist()
         out["weights"] = self.weights.tolist()
-        sparse = form == "sparse" or (form == "auto" and 2 * sum(map(len, self.supports)) < self.m * self.V)
-        if sparse:
-            P = self.next_token_probs
-            out["next_token_probs"] = {"V": self.V, "tokens": [list(S) for S in self.supports],
-                                       "probs": [P[j, list(S)].tolist() for j, S in enumerate(self.supports)]}
-        else:
-            out["next_token_probs"] = self.next_token_probs.tolist()
-        out.update(self.extras)
         return out
 
     @classmethod
@@ -455,10 +638,14 @@ class Instance:
     # -- identity ----------------------------------------------------------------------------------
 
     def content_hash(self) -> str:
-        """SHA-256 (hex) of the canonical JSON of ``to_dict(form="dense")``: the identity of the
-        content, whichever form it was read from or is written in."""
+        """SHA-256 (hex) of the content, whichever form it was read from or is written in.
+
+        Up to MAX_ENTRIES dense entries, of the canonical JSON of ``to_dict(form="dense")`` (the
+        identity archived counterexamples and results carry), streamed row by row so that no m×V
+        array is made. Beyond, where no dense form can exist (dense input is capped), of the exact
+        bytes of the CSR arrays after a tagged canonical JSON of the other fields (:func:`_csr_digest`)."""
         if self._content_hash is None:
-            digest = hashlib.sha256(exactjson.canonical(self.to_dict("dense")).encode()).hexdigest()
+            digest = _dense_digest(self) if self.m * self.V <= MAX_ENTRIES else _csr_digest(self)
             object.__setattr__(self, "_content_hash", digest)  # a cache, not state
             return digest
         return self._content_hash
@@ -498,21 +685,63 @@ class Instance:
         rounded integer division (so it equals ``float(Fraction(n_j, n))`` exactly).
         ``V = vocab_size`` or, if None, the largest token + 1. ``embed`` maps contexts to
         ``h_j`` (see :mod:`ntpverify.core.embeddings`). ``name`` and the ``x-*`` ``extras`` (a
-        vocabulary, say) are carried as in the constructor.
+        vocabulary, say) are carried as in the constructor. The rows are built in the sparse form
+        (memory O(nnz), never m×V).
         """
         tokens, V = _corpus_tokens(sequences, vocab_size)
         counts = _transition_counts(tokens, _context_length(context_length))
         contexts = list(counts)
-        # Caps at d = 1 are implied by the caps at any d: refuse before building the m×V rows.
-        _check_caps(len(contexts), 1, V)
+        # Caps at d = 1 are implied by the caps at any d: refuse before embedding the contexts.
+        _check_caps(len(contexts), 1, V, dense=False)
         H = embed_contexts(embed, contexts)
         if len(H) != len(contexts):
             raise InputError("embed", f"gave {len(H)} embeddings for {len(contexts)} contexts")
         occurrences = [sum(following.values()) for following in counts.values()]
         total = sum(occurrences)
         weights = [n / total for n in occurrences]
-        probs = [_next_token_row(following, V) for following in counts.values()]
-        return cls(H, weights, probs, name=name, extras=extras)
+        rows = [sorted(following.items()) for following in counts.values()]
+        sparse = {"V": V, "tokens": [[z for z, _ in row] for row in rows],
+                  "probs": [[c / n for _, c in row] for row, n in zip(rows, occurrences, strict=True)]}
+        return cls(H, weights, sparse, name=name, extras=extras)
+
+
+def _unpickle(H: np.ndarray, pi: np.ndarray, rows: tuple[Any, ...], signed: np.ndarray | None,
+              name: str | None, extras: dict[str, Any]) -> Instance:
+    """The inverse of :meth:`Instance.__reduce__`."""
+    return Instance._from_parts(H, pi, _Rows(*rows), signed, name, MappingProxyType(extras))
+
+
+def _dense_digest(inst: Instance) -> str:
+    """SHA-256 of ``exactjson.canonical(inst.to_dict("dense"))``, the dense rows streamed.
+
+    The canonical text is ``{`` the sorted keys ``"k":value`` joined by ``,`` ``}``; the value of
+    ``next_token_probs`` is ``[`` its rows ``]``, each the canonical text of one row."""
+    head = {**inst._head(), **inst.extras}
+    sha = hashlib.sha256()
+    keys = sorted([*head, "next_token_probs"])
+    for i, key in enumerate(keys):
+        sha.update(((",", "{")[i == 0] + json.dumps(key) + ":").encode())
+        if key == "next_token_probs":
+            sha.update(b"[")
+            for k, row in enumerate(inst._dense_row_lists()):
+                sha.update(((",", "")[k == 0] + exactjson.canonical(row)).encode())
+            sha.update(b"]")
+        else:
+            sha.update(exactjson.canonical(head[key]).encode())
+    sha.update(b"}")
+    return sha.hexdigest()
+
+
+def _csr_digest(inst: Instance) -> str:
+    """SHA-256 of a tagged canonical JSON of format, name, shape and extras, then the raw
+    little-endian bytes of H, π, indptr, tokens (int64) and probabilities: exact bits, O(nnz)."""
+    fields = {"content": "csr", "format": FORMAT, "name": inst.name, "m": inst.m, "d": inst.d,
+              "V": inst.V, "nnz": inst.nnz, "extras": dict(inst.extras)}
+    sha = hashlib.sha256(exactjson.canonical(fields).encode() + b"\n")
+    for array, dtype in ((inst.embeddings, "<f8"), (inst.weights, "<f8"), (inst.support_indptr, "<i8"),
+                         (inst.support_tokens, "<i8"), (inst.support_probs, "<f8")):
+        sha.update(np.ascontiguousarray(array, dtype=dtype).tobytes())
+    return sha.hexdigest()
 
 
 # --- sub-instances --------------------------------------------------------------------------------
@@ -526,12 +755,22 @@ def drop_contexts(inst: Instance, drop: Sequence[int] | np.ndarray, name: str | 
     is a valid instance (``Σ π' = 1``; ``K`` must be nonempty). Definitions 1–3 (F, W⋆,
     separability, W^mm) depend on the ``h_j`` and ``p_j`` alone, not on π, so they are those of
     the problem with the constraints of the dropped contexts removed. ``name`` is the sub-instance's
-    name (none by default); extras are not carried over.
+    name (none by default); extras are not carried over. Built from the CSR rows (no m×V array).
     """
     keep = np.ones(inst.m, dtype=bool)
     keep[drop] = False
+    if not keep.any():
+        raise InputError("drop", "drops every context, expected at least one kept")
     pi = inst.weights[keep]
-    return Instance(inst.embeddings[keep], pi / pi.sum(), inst.next_token_probs[keep], name=name)
+    pi = pi / pi.sum()
+    _check_weights(pi)
+    entries = np.repeat(keep, np.diff(inst.support_indptr))
+    indptr = np.zeros(int(keep.sum()) + 1, dtype=np.intp)
+    np.cumsum(np.diff(inst.support_indptr)[keep], out=indptr[1:])
+    rows = _Rows(inst.V, indptr, inst.support_tokens[entries], inst.support_probs[entries])
+    signed = None if inst._signed_probs is None else inst._signed_probs[keep]
+    return Instance._from_parts(inst.embeddings[keep], pi, rows, signed, _validated_name(name),
+                                MappingProxyType({}))
 
 
 # --- corpus counting (for Instance.from_sequences) ------------------------------------------------
@@ -595,12 +834,3 @@ def _transition_counts(
     if not counts:
         raise InputError("sequences", "no sequence is longer than the context length: no contexts")
     return counts
-
-
-def _next_token_row(following: dict[int, int], V: int) -> list[float]:
-    """``p_{j,z} = n_{j,z} / n_j`` over the vocabulary, zero for tokens never seen after j."""
-    n = sum(following.values())
-    row = [0.0] * V
-    for z, count in following.items():
-        row[z] = count / n
-    return row
