@@ -159,15 +159,22 @@ class Geometry:
     # --- constraint systems ----------------------------------------------------------------
     @cached_property
     def anchors(self) -> np.ndarray:
-        """``a_j = min S_j`` for every context."""
-        return np.argmax(self.inst.support_mask, axis=1)
+        """``a_j = min S_j`` for every context: the first token of each (sorted) CSR row."""
+        return self.inst.support_tokens[self.inst.support_indptr[:-1]]
+
+    @cached_property
+    def _non_anchor(self) -> np.ndarray:
+        """The stored support entries other than each row's first, i.e. ``z ∈ S_j ∖ {a_j}``."""
+        first = np.zeros(self.inst.nnz, dtype=bool)
+        first[self.inst.support_indptr[:-1]] = True
+        return np.flatnonzero(~first)
 
     @cached_property
     def eq_triples(self) -> np.ndarray:
-        """``(j, z, a_j)`` for ``z ∈ S_j ∖ {a_j}``: the equalities of Definitions 1 and 2(a)."""
-        mask = self.inst.support_mask.copy()
-        mask[np.arange(self.m), self.anchors] = False
-        j, z = np.nonzero(mask)
+        """``(j, z, a_j)`` for ``z ∈ S_j ∖ {a_j}``: the equalities of Definitions 1 and 2(a), in
+        row-major (j, z) order, from the CSR rows."""
+        j = self.inst.support_contexts[self._non_anchor]
+        z = self.inst.support_tokens[self._non_anchor]
         return np.stack([j, z, self.anchors[j]], axis=1).astype(np.intp)
 
     @cached_property
@@ -178,10 +185,10 @@ class Geometry:
 
     @cached_property
     def eq_rhs(self) -> np.ndarray:
-        """``b_{j,z} = log p_{j,z} − log p_{j,a_j}`` (Definition 1)."""
-        P = self.inst.next_token_probs
-        j, z, a = self.eq_triples.T
-        return np.log(P[j, z]) - np.log(P[j, a])
+        """``b_{j,z} = log p_{j,z} − log p_{j,a_j}`` (Definition 1), in the order of eq_triples."""
+        p, first = self.inst.support_probs, self.inst.support_indptr[:-1]
+        j = self.eq_triples[:, 0]
+        return np.log(p[self._non_anchor]) - np.log(p[first[j]])
 
     @cached_property
     def A_eq(self) -> np.ndarray:
