@@ -102,7 +102,11 @@ def _matrix_shape(value: Any, field: str) -> tuple[int, int]:
 
 def _float_row(values: Any, field: str, row: int | None) -> np.ndarray:
     """``values`` as a float64 copy; each entry must be a real number that fits in float64."""
-    if not (isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iuf"):
+    if isinstance(values, np.ndarray):
+        checked = values.ndim == 1 and values.dtype.kind in "iuf"
+    else:  # a list of Python floats and ints needs no entry-by-entry look (corpus-sized files)
+        checked = _is_list(values) and set(map(type, values)) <= {int, float}
+    if not checked:
         for k, value in enumerate(values):
             if not _is_number(value):
                 raise _entry_error(field, row, k, f"is {_kind(value)}, expected a number")
@@ -256,23 +260,28 @@ def _sparse_rows(sparse: Mapping[Any, Any], m: int, V: int) -> _Rows:
         raise InputError("next_token_probs", f"lists {nnz} support entries, exceeding the cap of {MAX_ENTRIES}")
     tok_list = _flat(sparse["tokens"], frozenset({int}))
     prob_list = _flat(sparse["probs"], frozenset({int, float}))
-    ok = tok_list is not None and prob_list is not None
-    if ok:
+    fast = tok_list is not None and prob_list is not None
+    if fast:
         tokens = np.array(tok_list, dtype=np.int64).astype(np.intp, copy=False) if nnz else np.zeros(0, np.intp)
         try:
             probs = np.array(prob_list, dtype=np.float64)
         except OverflowError:
-            ok = False
-        else:
-            first = np.zeros(nnz, dtype=bool)
-            first[indptr[:-1]] = True
-            increasing = first | (np.diff(tokens, prepend=-1) > 0)
-            ok = bool(np.all((tokens >= 0) & (tokens < V) & increasing & np.isfinite(probs) & (probs > 0)))
-    if not ok:
+            fast = False
+    if not (fast and _csr_values_ok(V, indptr, tokens, probs)):
+        # rows of other types (numpy arrays), or a problem somewhere: walk the rows in order
         for j in range(m):
             _check_sparse_row(sparse["tokens"][j], sparse["probs"][j], j, V)
-        raise AssertionError("the vectorized sparse check found a problem the row check did not")
+        tokens = np.concatenate([np.asarray(t, dtype=np.intp) for t in sparse["tokens"]])
+        probs = np.concatenate([np.asarray(p, dtype=np.float64) for p in sparse["probs"]])
     return _Rows(V, indptr, tokens, probs)
+
+
+def _csr_values_ok(V: int, indptr: np.ndarray, tokens: np.ndarray, probs: np.ndarray) -> bool:
+    """Every row's tokens strictly increasing ids in ``0..V-1``, every probability finite and > 0."""
+    first = np.zeros(tokens.size, dtype=bool)
+    first[indptr[:-1]] = True
+    increasing = first | (np.diff(tokens, prepend=-1) > 0)
+    return bool(np.all((tokens >= 0) & (tokens < V) & increasing & np.isfinite(probs) & (probs > 0)))
 
 
 def _dense_rows(P: np.ndarray) -> _Rows:
