@@ -110,3 +110,15 @@ def test_a_non_separable_corpus_reports_the_certified_gap():
     report = corpus(builtin_text("this"), "this", opts)
     assert report.solution.separable is False
     assert report.gap is not None and report.gap > 0 and "‖W‖ ≤" in report.gap_note
+
+
+def test_a_corpus_beyond_the_dense_cap_builds_in_sparse_form():
+    from ntpverify.core.instance import MAX_ENTRIES
+
+    text = builtin_text("pydoc-topics")
+    inst, _ = corpus_instance(text, CorpusOptions(tokenize="words", vocab=2000, window=2, d=8))
+    assert inst.V == 2001 and inst.m * inst.V > MAX_ENTRIES  # refused before the CSR storage
+    assert inst.nnz == sum(map(len, inst.supports)) < 2 * inst.m
+    with pytest.raises(InputError, match="only available in sparse form"):
+        _ = inst.support_mask
+

@@ -98,6 +98,16 @@ def test_bad_corpora_name_field_and_row(kwargs, field, row, fragment) -> None:
     assert (info.value.field, info.value.row) == (field, row) and fragment in info.value.detail
 
 
+def test_rows_are_built_sparse_so_m_times_V_is_not_capped(monkeypatch) -> None:
+    from ntpverify.core import instance
+
+    monkeypatch.setattr(instance, "MAX_ENTRIES", 12)  # m·V = 2·10 > 12; nnz = 3, V·d = 10·1
+    inst = Instance.from_sequences(CORPUS, 1, lambda c: [1.0], vocab_size=10)
+    assert inst.supports == ((1, 2), (1,)) and inst.support_probs.tolist() == [0.75, 0.25, 1.0]
+    with pytest.raises(InputError, match="only available in sparse form"):
+        _ = inst.next_token_probs
+
+
 def test_bad_embeddings_are_named() -> None:
     class Short:
         def embed_all(self, contexts):

@@ -178,7 +178,7 @@ class CorpusReport:
 
     def to_dict(self) -> dict[str, Any]:
         inst, sol = self.instance, self.solution
-        sizes = Counter(len(S) for S in inst.supports)
+        sizes = Counter(np.diff(inst.support_indptr).tolist())  # |S_j|, from the CSR rows
         return {
             "format": "ntpverify.corpus/1", "source": self.source, "options": self.options.__dict__,
             "V": inst.V, "m": inst.m, "d": inst.d, "tokens": self.tokens,
