@@ -2,13 +2,22 @@
 ``π_j > 0`` and a next-token distribution ``p_j`` over ``V`` tokens; file format
 ``ntpverify.instance/1`` (formats.md), validated exactly as written there, nothing guessed.
 
-Resource caps, checked before any large allocation (an :class:`InputError` beyond them):
+The distributions are stored sparsely (CSR: the supports and their probabilities, memory
+O(nnz), ``nnz = Σ_j |S_j|``); the dense m×V views ``next_token_probs`` and ``support_mask`` are
+built on first use. Sparse input (the sparse form, :meth:`Instance.from_sequences`) is validated
+on the sparse data and never makes an m×V array.
 
-- ``MAX_ENTRIES = 10_000_000`` for each of ``m·d`` (embeddings), ``m·V`` (next_token_probs) and
-  ``V·d`` (the decoder ``W``, ``V×d``, which every solver and GD run allocates, often many
-  times). A file of a few kilobytes can declare a huge ``V·d``; the cap stops it.
-- ``MAX_FILE_BYTES = 64 MiB`` for a file, checked before it is read or parsed (parsed JSON costs
-  several times its size in memory).
+Resource caps, checked before any large allocation (an :class:`InputError` beyond them), each
+``MAX_ENTRIES = 10_000_000`` entries:
+
+- ``m·d`` (the embeddings) and ``V·d`` (the decoder ``W``, ``V×d``, which every solver and GD
+  run allocates, often many times; a file of a few kilobytes can declare a huge ``V·d``);
+- ``m·V`` for dense input, and for any dense view (an instance beyond it exists in sparse form
+  only: its dense views raise an InputError saying so);
+- ``nnz`` for sparse input (checked once the row lengths are read, before the entries).
+
+``MAX_FILE_BYTES = 64 MiB`` for a file, checked before it is read or parsed (parsed JSON costs
+several times its size in memory).
 """
 
 from __future__ import annotations
