@@ -137,6 +137,7 @@ def test_the_sparse_caps_are_nnz_and_V_times_d_not_m_times_V(monkeypatch) -> Non
     ([[0], [1, 2]], [[0.9], [0.5, 0.5]], 0, "next_token_probs", "row sums to 0.9"),
     ([[0], [1, 2]], [[1.0], [0.5, 0.5 + 2e-9]], 1, "next_token_probs", "row sums to 1.000000002"),
     ([[0, 5], [1]], [[0.5, 0.5], [1.0]], 0, "next_token_probs.tokens", "in 0..3"),
+    ([[0], [10**30]], [[1.0], [1.0]], 1, "next_token_probs.tokens", "entry 0 is 1000000000000000000000000000000"),
 ])  # fmt: skip
 def test_bad_sparse_rows_are_named(tokens, probs, row, field, fragment) -> None:
     with pytest.raises(InputError) as info:
@@ -148,6 +149,9 @@ def test_the_first_bad_row_is_named_as_a_row_by_row_reading_would() -> None:
     # row 0 has a bad token, row 1 a bad probability: the vectorized check must not report row 1
     with pytest.raises(InputError) as info:
         Instance([[1.0], [2.0]], [0.5, 0.5], {"V": 4, "tokens": [[9], [1]], "probs": [[1.0], [0.0]]})
+    assert (info.value.field, info.value.row) == ("next_token_probs.tokens", 0)
+    with pytest.raises(InputError) as info:  # ... nor row 1's length before row 0's token
+        Instance([[1.0], [2.0]], [0.5, 0.5], {"V": 4, "tokens": [[9], []], "probs": [[1.0], []]})
     assert (info.value.field, info.value.row) == ("next_token_probs.tokens", 0)
 
 

@@ -223,16 +223,25 @@ def _sparse_indptr(sparse: Mapping[Any, Any], m: int) -> np.ndarray:
     """Row pointers of the sparse form: every row nonempty, as many probabilities as tokens."""
     lengths = np.empty(m, dtype=np.intp)
     for j in range(m):
-        tokens, probs = sparse["tokens"][j], sparse["probs"][j]
-        n = _length(tokens, "next_token_probs.tokens", j, "a list of token ids")
-        if n == 0:
-            raise InputError("next_token_probs.tokens", "is empty, expected a nonempty support", j)
-        if (k := _length(probs, "next_token_probs.probs", j, "a list of numbers")) != n:
-            raise InputError("next_token_probs.probs", f"has {k} entries, expected {n} like its tokens", j)
-        lengths[j] = n
+        try:
+            lengths[j] = _sparse_row_length(sparse["tokens"][j], sparse["probs"][j], j)
+        except InputError:
+            for i in range(j):  # a row read before this one may have had a problem of its own
+                _check_sparse_row(sparse["tokens"][i], sparse["probs"][i], i, int(sparse["V"]))
+            raise
     indptr = np.zeros(m + 1, dtype=np.intp)
     np.cumsum(lengths, out=indptr[1:])
     return indptr
+
+
+def _sparse_row_length(tokens: Any, probs: Any, j: int) -> int:
+    """``|S_j|`` of row j of the sparse form: nonempty, as many probabilities as tokens."""
+    n = _length(tokens, "next_token_probs.tokens", j, "a list of token ids")
+    if n == 0:
+        raise InputError("next_token_probs.tokens", "is empty, expected a nonempty support", j)
+    if (k := _length(probs, "next_token_probs.probs", j, "a list of numbers")) != n:
+        raise InputError("next_token_probs.probs", f"has {k} entries, expected {n} like its tokens", j)
+    return n
 
 
 def _check_sparse_row(tokens: Any, probs: Any, j: int, V: int) -> None:
@@ -271,8 +280,8 @@ def _sparse_rows(sparse: Mapping[Any, Any], m: int, V: int) -> _Rows:
     prob_list = _flat(sparse["probs"], frozenset({int, float}))
     fast = tok_list is not None and prob_list is not None
     if fast:
-        tokens = np.array(tok_list, dtype=np.int64).astype(np.intp, copy=False) if nnz else np.zeros(0, np.intp)
-        try:
+        try:  # a token or probability too large for int64/float64 is named by the row walk
+            tokens = np.array(tok_list, dtype=np.int64).astype(np.intp, copy=False)
             probs = np.array(prob_list, dtype=np.float64)
         except OverflowError:
             fast = False
