@@ -27,7 +27,11 @@ that a fresh process loads it from ``__pycache__`` instead of compiling. :func:`
 * ``"numba loops"``: one compiled call advances all ``steps`` steps with preallocated buffers
   and no Python in between, which is what makes small shapes fast;
 * ``"blas + numba softmax"``: numpy's BLAS products with the compiled softmax in between, for
-  steps above ``LOOPS_MAX_FLOPS`` flops, where BLAS outruns the loops.
+  steps above ``LOOPS_MAX_FLOPS`` flops, where BLAS outruns the loops. In the direct form
+  (:class:`DirectGD`) the products write into buffers kept across calls and the softmax
+  subtracts ``Q = P diag(π)`` by its Σ_j |S_j| nonzeros (_residual_sparse), never reading a
+  dense V×m Q: at corpus shapes the step is then the two products plus three passes over the
+  logits (see "Corpus shapes" below).
 
 Both differ from numpy only by the summation order of the products and by the exponential
 (below): they agree with it to ≤ 3e-15 relative after 10⁴ steps on the cases of the tests
@@ -276,6 +280,8 @@ if numba is not None:
         ``colscale[j] = π_j / Σ_v e^{Z_vj − max}`` (``colmax`` (m) is scratch): the first steps
         of _residual_numpy, in its order (v ascending in every sum)."""
         V, m = Z.shape
+        # the loops start at 0: from a variable start numba cannot prove an index ≥ 0, keeps its
+        # negative-index wraparound, and LLVM stops vectorising (3–4× slower, measured)
         for j in range(m):
             colmax[j] = Z[0, j]
             colscale[j] = 0.0
