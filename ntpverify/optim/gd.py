@@ -11,7 +11,10 @@ checked: if ``W_k`` or its logits ``W_k h_j`` are no longer finite (a step size 
 embeddings near the float64 range), the run stops with :class:`Divergence` naming the first such
 step, found by replaying that chunk one step at a time, instead of returning NaN and infinity as
 results. The chunks also bound how long a compiled call runs without returning to the interpreter,
-so that Ctrl-C stops a long run within a fraction of a second.
+so that Ctrl-C stops a long run within a fraction of a second. At corpus shapes a chunk is one
+step, so the check must cost far less than one: it bounds the logits by ``‖W‖ ‖H‖`` and forms
+them only when that bound nears overflow (:func:`nonfinite`), and the direct form keeps its
+prepared operands and buffers across chunks (kernels.DirectGD).
 """
 
 from __future__ import annotations

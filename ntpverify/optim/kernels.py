@@ -77,6 +77,21 @@ slower whenever other processes oversubscribed the cores (the medium direct step
 instead of 0.1 ms), which the single-threaded loops never did. Hence ``LOOPS_MAX_FLOPS = 2^24``
 (16.8 Mflop): BLAS only where it is worth that risk.
 
+Corpus shapes
+-------------
+At (V, m, d) = (1000, 4096, 256) (m > d: the direct form; 4.2 Gflop per step, far above
+``LOOPS_MAX_FLOPS``, so the BLAS plan) a step is the two products (4·V·m·d flops) plus V·m = 4.1M
+exponentials. Measured with ``python -m benchmarks.gd_speed corpus`` (gd's step against the two
+products alone, timed in the same rounds; the share is their time over the step's), BLAS on one
+thread, on the shared machine at a load of 5–8: products 160–180 ms (23–26 GFLOP/s; 87 ms,
+48 GFLOP/s when idle), the residual 16–20 ms (12 ms idle), ``W −= ηG`` and gd's per-chunk
+copies and check ~1–3 ms: 82–94% of the products' rate. Before DirectGD the same step was
+at 33% (idle) to 57% (loaded): gd's check formed the logits once more (a third V·m·d product,
+42 ms idle), each call rebuilt the dense ``P diag(π)`` (5 ms) and its buffers, and the dense
+residual read that Q (one more pass over V×m).
+With BLAS on both cores the products take ~52 ms idle and the single-threaded residual the
+same 12 ms (~75% expected; measured 57–82% with the cores oversubscribed by other processes).
+
 ``python -m benchmarks`` measures the shapes of issue 5 against a plain numpy loop.
 """
 
