@@ -81,16 +81,15 @@ Corpus shapes
 -------------
 At (V, m, d) = (1000, 4096, 256) (m > d: the direct form; 4.2 Gflop per step, far above
 ``LOOPS_MAX_FLOPS``, so the BLAS plan) a step is the two products (4·V·m·d flops) plus V·m = 4.1M
-exponentials. Measured with ``python -m benchmarks.gd_speed corpus`` (gd's step against the two
-products alone, timed in the same rounds; the share is their time over the step's), BLAS on one
-thread, on the shared machine at a load of 5–8: products 160–180 ms (23–26 GFLOP/s; 87 ms,
-48 GFLOP/s when idle), the residual 16–20 ms (12 ms idle), ``W −= ηG`` and gd's per-chunk
-copies and check ~1–3 ms: 82–94% of the products' rate. Before DirectGD the same step was
-at 33% (idle) to 57% (loaded): gd's check formed the logits once more (a third V·m·d product,
-42 ms idle), each call rebuilt the dense ``P diag(π)`` (5 ms) and its buffers, and the dense
-residual read that Q (one more pass over V×m).
-With BLAS on both cores the products take ~52 ms idle and the single-threaded residual the
-same 12 ms (~75% expected; measured 57–82% with the cores oversubscribed by other processes).
+exponentials. Measured with ``python -m benchmarks.gd_speed corpus`` (gd's step, checkpoint
+metric excluded, against the two products alone timed in the same rounds; the share is their
+time over the step's) on the shared machine at a load of ~1.6: BLAS on one thread, products
+88 ms (47 GFLOP/s), residual 9.5 ms, ``W −= ηG`` and gd's per-chunk copies and check ~1–2 ms:
+89% of the products' rate; BLAS on both cores, products 49 ms (85 GFLOP/s), the
+single-threaded residual 10.7 ms: 81%. Before DirectGD the same step ran at 61% (one thread)
+and 57% (two): gd's check formed the logits once more (a third V·m·d product), each call
+rebuilt the dense ``P diag(π)`` and its buffers, and the dense residual read that Q (one more
+pass over V×m). At a load of 5–8 the share stayed 82–94% on one thread.
 
 ``python -m benchmarks`` measures the shapes of issue 5 against a plain numpy loop.
 """
