@@ -21,6 +21,21 @@ printed twice, by the flops the chosen form executes and by the flops of the W-s
 (the reduced form gets the same step with 2Vm² instead of 4Vmd flops). Last, the
 numba compile time in a fresh process with an empty cache, and the cache-load time in a second
 fresh process.
+
+Then the corpus section (issue 10), in a fresh process per BLAS thread count (1, then all cores):
+``nv.gd`` at ``CORPUS_SHAPE`` (V=1000, m=4096, d=256, supports of 1–20 tokens) against the two
+products of its step (``W Hᵀ`` and ``E H``, 4·V·m·d flops, numpy's BLAS into kept buffers) timed
+in the same rounds: that pair's rate is the machine's float64 matmul rate at this shape, and GD's
+share of it is ``(product pair time) / (GD step time)`` (the bar: ≥ 60%). GD's step is
+``(T(gd, 1 + n steps) − T(gd, 1 step)) / n`` with the checkpoint's loss gap stubbed out (its
+cost grows with the logits, ~0.4–1.5 s here, so it would not cancel), so the set-up cancels; the
+set-up and one loss gap are shown apart, with a breakdown of the step (products,
+residual, the rest of DirectGD.advance, gd's per-chunk checks) and the plain numpy loop of a user.
+Last, the time from calling ``nv.gd`` on the medium shape (256, 32, 64) to the end of its first
+step (an upper bound of the time to start stepping; bar: 1 s), in a fresh process (numba's cache
+loaded, the instance built) and warm.
+
+``python -m benchmarks.gd_speed corpus`` runs the corpus section alone.
 """
 
 from __future__ import annotations
@@ -33,17 +48,26 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest.mock
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
 
+from ntpverify.core.model import loss_gap
+from ntpverify.optim import gd as gd_module
 from ntpverify.optim import kernels
+from ntpverify.optim.gd import gd, nonfinite
 
 SHAPES: dict[str, tuple[int, int, int]] = {"tiny": (8, 4, 8), "small": (32, 8, 16), "medium": (256, 32, 64)}
 SPEEDUP_BAR = {"tiny": 30.0, "small": 5.0}
 MATMUL_SHARE_BAR = {"medium": 0.40}
 BATCH = 8
+CORPUS_SHAPE = (1000, 4096, 256)
+CORPUS_MAX_SUPPORT = 20
+CORPUS_SHARE_BAR = 0.60
+CORPUS_STEPS = 8  # steps of the longer timed gd run: ~0.1 s each at one thread
+FIRST_STEP_BAR = 1.0  # seconds from nv.gd on the medium shape to its first step
 
 
 @dataclass(frozen=True)
@@ -246,7 +270,10 @@ def shape_table(name: str, gflops: float, gflops_1: float) -> list[str]:
 _COMPILE_PROBE = """
 import time
 import numpy as np
+from ntpverify.core.model import loss_gap
+from ntpverify.optim import gd as gd_module
 from ntpverify.optim import kernels
+from ntpverify.optim.gd import gd, nonfinite
 V, m, d = 3, 2, 2
 H, P, pi = np.eye(m, d), np.full((V, m), 1 / V), np.full(m, 1 / m)
 calls = {
@@ -275,8 +302,132 @@ def compile_seconds() -> list[dict[str, float]]:
         return runs
 
 
+def corpus_rows(repeats: int = 5) -> list[str]:
+    """The corpus section in this process (its BLAS threads): GD's share of the matmul rate at
+    CORPUS_SHAPE, the breakdown of its step, and the medium shape's time to its first step."""
+    from benchmarks.structured_speed import random_supported  # the suite's random corpus instance
+
+    V, m, d = CORPUS_SHAPE
+    inst = random_supported(np.random.default_rng(0), V, m, d, CORPUS_MAX_SUPPORT)
+    H, pi, PT = inst.embeddings, inst.weights, np.ascontiguousarray(inst.next_token_probs.T)
+    eta = gd(inst, 0, checkpoints=[]).eta
+    W = gd(inst, 1, checkpoints=[]).W  # also loads the kernels
+    Z, G = np.empty((V, m)), np.empty((V, d))
+    np.matmul(W, H.T, out=Z)
+    logits = Z.copy()
+    direct = kernels.DirectGD(H, PT, pi)
+    W_direct, W_plain = W.copy(), W.copy()
+
+    def residual() -> None:
+        Z[...] = logits
+        kernels._residual_sparse(Z, direct.indptr, direct.cols, direct.q, pi)
+
+    def stepping(steps: int) -> Callable[[], object]:
+        """gd without its checkpoint metric (stubbed: its cost varies with W_k, so it would not
+        cancel in T(1 + n) − T(1)); it is timed on its own below."""
+        def run() -> object:
+            with unittest.mock.patch.object(gd_module, "loss_gap", lambda inst, W: 0.0):
+                return gd(inst, steps, checkpoints=[])
+        return run
+
+    runs: dict[str, Callable[[], object]] = {
+        "product pair": lambda: (np.matmul(W, H.T, out=Z), np.matmul(Z, H, out=G)),
+        "gd 1+n steps": stepping(1 + CORPUS_STEPS),
+        "gd 1 step": stepping(1),
+        "loss gap": lambda: loss_gap(inst, W),
+        "DirectGD.advance(1)": lambda: direct.advance(W_direct, eta, 1),
+        "residual": residual,
+        "copy of the logits": lambda: Z.__setitem__(Ellipsis, logits),
+        "nonfinite": lambda: nonfinite(W, H),
+        "plain numpy W": lambda: plain_numpy_gd(W_plain, H, PT, pi, eta, 1),
+    }
+    samples: dict[str, list[float]] = {label: [] for label in runs}
+    for _ in range(repeats):  # every method in turn, so that all sample the same machine load
+        for label, run in runs.items():
+            samples[label].append(timing(run, 1).median)
+    t = {label: Timing(statistics.median(ts), min(ts)) for label, ts in samples.items()}
+
+    def minus(x: Timing, *ys: Timing) -> Timing:
+        return Timing(x.median - sum(y.median for y in ys), x.best - sum(y.best for y in ys))
+
+    pair = t["product pair"]
+    step = minus(t["gd 1+n steps"], t["gd 1 step"]) / CORPUS_STEPS
+    flops = 4 * V * m * d
+    nnz = sum(len(S) for S in inst.supports)
+    share, share_best = pair.median / step.median, pair.best / step.best
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    rows = [f"corpus V={V} m={m} d={d} (nnz(P) = {nnz}), OPENBLAS_NUM_THREADS={threads}, plan "
+            f"{kernels.plan('direct', V, m, d)}: ms (median, min of {repeats} rounds)",
+            f"  {'product pair W Ht, E H (the yardstick)':44s} {pair.median * 1e3:9.1f} {pair.best * 1e3:9.1f}"
+            f"  {flops / pair.median / 1e9:6.1f} GFLOP/s",
+            f"  {'gd step (T(1+n) - T(1)) / n':44s} {step.median * 1e3:9.1f} {step.best * 1e3:9.1f}"
+            f"  {flops / step.median / 1e9:6.1f} GFLOP/s = {100 * share:.0f}% of the pair "
+            f"({100 * share_best:.0f}% by minima)"]
+    residual_alone = minus(t["residual"], t["copy of the logits"])
+    parts = {
+        "  of it: the products": pair,
+        "  of it: residual (sparse softmax - P)": residual_alone,
+        "  of it: W -= eta G (advance - the above)": minus(t["DirectGD.advance(1)"], pair, residual_alone),
+        "  of it: gd's chunk (copies, checks)": minus(step, t["DirectGD.advance(1)"]),
+    }
+    rows += [f"  {label:44s} {x.median * 1e3:9.1f} {x.best * 1e3:9.1f}" for label, x in parts.items()]
+    others = {"    nonfinite alone (no logits product)": t["nonfinite"],
+              "gd set-up and 1 step (T(1))": t["gd 1 step"],
+              "one checkpoint's loss gap (core.model, at W_1)": t["loss gap"],
+              "plain numpy W, one step": t["plain numpy W"]}
+    rows += [f"  {label:44s} {x.median * 1e3:9.1f} {x.best * 1e3:9.1f}" for label, x in others.items()]
+    rows += [f"  -> plain numpy W runs at {100 * pair.median / t['plain numpy W'].median:.0f}% of the pair",
+             f"  -> gd's share of the matmul rate {100 * share:.0f}% (bar {100 * CORPUS_SHARE_BAR:.0f}%): "
+             f"{'met' if share >= CORPUS_SHARE_BAR else 'MISSED'}"]
+    return rows + first_step_rows()
+
+
+_FIRST_STEP_PROBE = """
+import time
+started = time.perf_counter()
+import numpy as np
+import ntpverify as nv
+from benchmarks.gd_speed import SHAPES
+from benchmarks.structured_speed import random_supported
+V, m, d = SHAPES["medium"]
+inst = random_supported(np.random.default_rng(0), V, m, d, 8)
+t = time.perf_counter()
+nv.gd(inst, 1, checkpoints=[])
+first = time.perf_counter() - t
+t = time.perf_counter()
+nv.gd(inst, 1, checkpoints=[])
+print(time.perf_counter() - started - (time.perf_counter() - t), first, time.perf_counter() - t)
+"""
+
+
+def first_step_rows() -> list[str]:
+    """The medium shape's time from calling nv.gd to the end of its first step, in a fresh
+    process (the numba cache loaded in the call) and warm (a second call)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", _FIRST_STEP_PROBE], check=True, capture_output=True,
+                         text=True, cwd=root, env=dict(os.environ, PYTHONPATH=root)).stdout.split()
+    fresh_total, fresh, warm = map(float, out)
+    V, m, d = SHAPES["medium"]
+    return [f"medium V={V} m={m} d={d}: nv.gd to the end of its first step {fresh:.3f} s in a fresh process "
+            f"({fresh_total:.2f} s with the imports and the instance), {warm * 1e3:.1f} ms warm",
+            f"  -> time to start stepping {fresh:.3f} s (bar {FIRST_STEP_BAR:.0f} s): "
+            f"{'met' if fresh <= FIRST_STEP_BAR else 'MISSED'}"]
+
+
+def corpus_section() -> None:
+    """Print :func:`corpus_rows` from a fresh process with BLAS on one thread, then on all cores."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for threads in sorted({1, os.cpu_count() or 1}):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+                   PYTHONPATH=root)
+        code = "from benchmarks.gd_speed import corpus_rows; print('\\n'.join(corpus_rows()))"
+        print(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
+                             text=True, cwd=root).stdout, end="")
+
+
 def main() -> None:
-    """Print the GD speed table, the bar verdicts and the numba compile/cache-load times."""
+    """Print the GD speed table, the bar verdicts, the numba compile/cache-load times and the
+    corpus section."""
     if not kernels.numba_available():
         print("numba unavailable or disabled: nothing to compare the numpy baseline with")
         return
@@ -293,3 +444,11 @@ def main() -> None:
     print("numba, first call in a fresh process (the first one also initialises numba's runtime):")
     for name in first:
         print(f"  {name}: {first[name]:.2f} s compiling into an empty cache, {second[name]:.3f} s loading it")
+    corpus_section()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["corpus"]:
+        corpus_section()
+    else:
+        main()

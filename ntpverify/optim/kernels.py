@@ -27,7 +27,11 @@ that a fresh process loads it from ``__pycache__`` instead of compiling. :func:`
 * ``"numba loops"``: one compiled call advances all ``steps`` steps with preallocated buffers
   and no Python in between, which is what makes small shapes fast;
 * ``"blas + numba softmax"``: numpy's BLAS products with the compiled softmax in between, for
-  steps above ``LOOPS_MAX_FLOPS`` flops, where BLAS outruns the loops.
+  steps above ``LOOPS_MAX_FLOPS`` flops, where BLAS outruns the loops. In the direct form
+  (:class:`DirectGD`) the products write into buffers kept across calls and the softmax
+  subtracts ``Q = P diag(π)`` by its Σ_j |S_j| nonzeros (_residual_sparse), never reading a
+  dense V×m Q: at corpus shapes the step is then the two products plus three passes over the
+  logits (see "Corpus shapes" below).
 
 Both differ from numpy only by the summation order of the products and by the exponential
 (below): they agree with it to ≤ 3e-15 relative after 10⁴ steps on the cases of the tests
@@ -72,6 +76,20 @@ runs on all cores by default, and threaded BLAS (like any threaded kernel) becam
 slower whenever other processes oversubscribed the cores (the medium direct step: 31 ms
 instead of 0.1 ms), which the single-threaded loops never did. Hence ``LOOPS_MAX_FLOPS = 2^24``
 (16.8 Mflop): BLAS only where it is worth that risk.
+
+Corpus shapes
+-------------
+At (V, m, d) = (1000, 4096, 256) (m > d: the direct form; 4.2 Gflop per step, far above
+``LOOPS_MAX_FLOPS``, so the BLAS plan) a step is the two products (4·V·m·d flops) plus V·m = 4.1M
+exponentials. Measured with ``python -m benchmarks.gd_speed corpus`` (gd's step, checkpoint
+metric excluded, against the two products alone timed in the same rounds; the share is their
+time over the step's) on the shared machine at a load of ~1.6: BLAS on one thread, products
+88 ms (47 GFLOP/s), residual 9.5 ms, ``W −= ηG`` and gd's per-chunk copies and check ~1–2 ms:
+89% of the products' rate; BLAS on both cores, products 49 ms (85 GFLOP/s), the
+single-threaded residual 10.7 ms: 81%. Before DirectGD the same step ran at 61% (one thread)
+and 57% (two): gd's check formed the logits once more (a third V·m·d product), each call
+rebuilt the dense ``P diag(π)`` and its buffers, and the dense residual read that Q (one more
+pass over V×m). At a load of 5–8 the share stayed 82–94% on one thread.
 
 ``python -m benchmarks`` measures the shapes of issue 5 against a plain numpy loop.
 """
@@ -175,19 +193,6 @@ def _reduced_numpy(A: np.ndarray, Z0: np.ndarray, K: np.ndarray, Q: np.ndarray, 
         A -= Z
 
 
-def _direct_numpy(W: np.ndarray, H: np.ndarray, Q: np.ndarray, pi: np.ndarray, eta: float,
-                  steps: int, residual: Residual = _residual_numpy) -> None:
-    """``steps`` times: ``Z = W Hᵀ``, ``W ← W − η E(Z) H``."""
-    Z = np.empty((W.shape[0], H.shape[0]))
-    G = np.empty_like(W)
-    for _ in range(steps):
-        np.matmul(W, H.T, out=Z)
-        residual(Z, Q, pi)
-        np.matmul(Z, H, out=G)
-        G *= eta
-        W -= G
-
-
 # ---------------------------------------------------------------------------------------------
 # numba kernels
 
@@ -283,13 +288,14 @@ if numba is not None:
         if r % 2:
             _two_rows_times(X[r - 1], X[r - 1], M, out[r - 1], spare)
 
-    @numba.njit(**_JIT)
-    def _residual(Z: np.ndarray, Q: np.ndarray, pi: np.ndarray, colmax: np.ndarray,
-                  colscale: np.ndarray) -> None:
-        """Logits ``Z`` (V×m) → ``E = softmax(Z) diag(π) − Q`` in place; ``colmax``,
-        ``colscale`` (m) are scratch. The operations and their order are those of
-        _residual_numpy."""
+    @numba.njit(inline="always", **_JIT)
+    def _softmax_scaled(Z: np.ndarray, pi: np.ndarray, colmax: np.ndarray, colscale: np.ndarray) -> None:
+        """Logits ``Z`` (V×m) → ``e^{Z_vj − max_v Z_vj}`` in place and
+        ``colscale[j] = π_j / Σ_v e^{Z_vj − max}`` (``colmax`` (m) is scratch): the first steps
+        of _residual_numpy, in its order (v ascending in every sum)."""
         V, m = Z.shape
+        # the loops start at 0: from a variable start numba cannot prove an index ≥ 0, keeps its
+        # negative-index wraparound, and LLVM stops vectorising (3–4× slower, measured)
         for j in range(m):
             colmax[j] = Z[0, j]
             colscale[j] = 0.0
@@ -304,9 +310,38 @@ if numba is not None:
                 colscale[j] += s
         for j in range(m):
             colscale[j] = pi[j] / colscale[j]
+
+    @numba.njit(**_JIT)
+    def _residual(Z: np.ndarray, Q: np.ndarray, pi: np.ndarray, colmax: np.ndarray,
+                  colscale: np.ndarray) -> None:
+        """Logits ``Z`` (V×m) → ``E = softmax(Z) diag(π) − Q`` in place; ``colmax``,
+        ``colscale`` (m) are scratch. The operations and their order are those of
+        _residual_numpy."""
+        V, m = Z.shape
+        _softmax_scaled(Z, pi, colmax, colscale)
         for v in range(V):
             for j in range(m):
                 Z[v, j] = Z[v, j] * colscale[j] - Q[v, j]
+
+    @numba.njit(**_JIT)
+    def _residual_sparse(Z: np.ndarray, indptr: np.ndarray, cols: np.ndarray, q: np.ndarray,
+                         pi: np.ndarray) -> None:
+        """:func:`_residual` with ``Q`` given by its nonzeros, row by row (CSR: row v holds
+        ``Q[v, cols[i]] = q[i]`` for ``indptr[v] ≤ i < indptr[v+1]``), so the dense V×m Q is
+        neither stored nor read: one pass over V×m less per step.
+
+        Bit for bit _residual's result: ``s·c − q`` rounds the product, then the difference, in
+        either loop; and off the support ``x − 0 = x`` exactly, so skipping a zero of Q changes
+        nothing."""
+        V, m = Z.shape
+        colmax = np.empty(m)
+        colscale = np.empty(m)
+        _softmax_scaled(Z, pi, colmax, colscale)
+        for v in range(V):
+            for j in range(m):
+                Z[v, j] = Z[v, j] * colscale[j]
+            for i in range(indptr[v], indptr[v + 1]):
+                Z[v, cols[i]] = Z[v, cols[i]] - q[i]
 
     @numba.njit(**_JIT)
     def _residual_compiled(Z: np.ndarray, Q: np.ndarray, pi: np.ndarray) -> None:
@@ -433,19 +468,74 @@ def advance_reduced(A: np.ndarray, Z0: npt.ArrayLike, K: npt.ArrayLike,
     _run(how, _reduced_numba, _reduced_numpy, A, Z0, K, P * pi, pi, float(eta), _steps(steps))
 
 
+class DirectGD:
+    """Gradient descent in the direct form on one ``(H, P, π)``,
+    ``W ← W − η (softmax(W Hᵀ) − P) diag(π) H`` (theory.md §1; H m×d, P V×m, π m), with the
+    operands prepared and the buffers allocated once: a run that advances in many short calls
+    (gd.py's chunks are one step each at corpus shapes) pays for them once, not per call.
+
+    ``how`` is :func:`plan`'s. ``"numba loops"`` runs _direct_numba. ``"numpy"`` and
+    ``"blas + numba softmax"`` run ``Z = W Hᵀ`` and ``G = E H`` as BLAS products into kept
+    buffers, ``W −= η G``, and between them the residual ``E``: _residual_numpy with the dense
+    ``Q = P diag(π)`` for numpy, _residual_sparse with Q by its nonzeros (Σ_j |S_j| of them) for
+    the compiled plan. Both plans of a shape give the iterates of :func:`advance_direct` on it bit
+    for bit, however the steps are split between calls."""
+
+    def __init__(self, H: npt.ArrayLike, P: npt.ArrayLike, pi: npt.ArrayLike,
+                 backend: str = "auto") -> None:
+        H = np.ascontiguousarray(H, dtype=np.float64)
+        if H.ndim != 2:
+            raise ValueError(f"H must have shape (m, d), not {H.shape}")
+        m, d = H.shape
+        P = np.ascontiguousarray(P, dtype=np.float64)
+        if P.ndim != 2 or P.shape[1] != m:
+            raise ValueError(f"P must have shape (V, {m}), not {P.shape}")
+        V = P.shape[0]
+        self.H, self.shape = H, (V, d)
+        self.pi = _operand(pi, (m,), "pi")
+        self.how = plan("direct", V, m, d, backend)
+        if self.how == "blas + numba softmax":
+            rows, cols = np.nonzero(P)  # row-major order: by token v, contexts ascending
+            self.indptr = np.zeros(V + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=V), out=self.indptr[1:])
+            self.cols = cols.astype(np.int64)
+            self.q = P[rows, cols] * self.pi[cols]  # the entries of P * pi, the same products
+        else:
+            self.Q = P * self.pi
+        if self.how != "numba loops":
+            self.Z, self.G = np.empty((V, m)), np.empty((V, d))
+
+    def advance(self, W: np.ndarray, eta: float, steps: int) -> None:
+        """Advance ``W`` (V×d, C-contiguous float64, updated in place) by ``steps`` steps of size
+        ``eta``."""
+        if _state(W, 2, "W").shape != self.shape:
+            raise ValueError(f"W must have shape {self.shape}, not {W.shape}")
+        eta, steps = float(eta), _steps(steps)
+        if self.how == "numba loops":
+            _direct_numba(W, self.H, self.Q, self.pi, eta, steps)
+            return
+        Z, G, HT = self.Z, self.G, self.H.T
+        for _ in range(steps):
+            np.matmul(W, HT, out=Z)
+            if self.how == "numpy":
+                _residual_numpy(Z, self.Q, self.pi)
+            else:
+                _residual_sparse(Z, self.indptr, self.cols, self.q, self.pi)
+            np.matmul(Z, self.H, out=G)
+            G *= eta
+            W -= G
+
+
 def advance_direct(W: np.ndarray, H: npt.ArrayLike, P: npt.ArrayLike,
                    pi: npt.ArrayLike, eta: float, steps: int, backend: str = "auto") -> None:
     """Advance ``W`` (V×d, C-contiguous float64, updated in place) by ``steps`` GD steps:
-    ``W ← W − η (softmax(W Hᵀ) − P) diag(π) H`` (theory.md §1), ``H`` m×d, ``P`` V×m."""
+    ``W ← W − η (softmax(W Hᵀ) − P) diag(π) H`` (theory.md §1), ``H`` m×d, ``P`` V×m. A run of
+    many calls on one instance should keep a :class:`DirectGD` instead (same iterates)."""
     V, d = _state(W, 2, "W").shape
     H = np.ascontiguousarray(H, dtype=np.float64)
     if H.ndim != 2 or H.shape[1] != d:
         raise ValueError(f"H must have shape (m, {d}), not {H.shape}")
-    m = H.shape[0]
-    P = _operand(P, (V, m), "P")
-    pi = _operand(pi, (m,), "pi")
-    how = plan("direct", V, m, d, backend)
-    _run(how, _direct_numba, _direct_numpy, W, H, P * pi, pi, float(eta), _steps(steps))
+    DirectGD(H, _operand(P, (V, H.shape[0]), "P"), pi, backend).advance(W, eta, steps)
 
 
 def _batched(x: npt.ArrayLike, core: tuple[int, ...], B: int, name: str) -> np.ndarray:

@@ -25,7 +25,7 @@ GD, NGD, heavy ball and SGD keep them; Adam and sign descent act entrywise and d
 kernels' numpy form (kernels._residual_numpy: column-max shift, exp, scale by π/Σ, subtract
 ``P diag(π)``).
 
-Backends (``backend`` of :func:`optimize`, as in kernels.py): GD runs kernels.advance_direct, the
+Backends (``backend`` of :func:`optimize`, as in kernels.py): GD runs kernels.DirectGD, the
 kernel of ``gd(form="direct")`` itself, so the two agree bit for bit on the same plan. NGD, heavy
 ball, Adam and sign descent run one compiled loop per chunk (:func:`_steps_numba`, built on the
 kernels' compiled products and softmax, fastmath off) where kernels.plan says ``"numba loops"``,
@@ -169,13 +169,17 @@ class _GDStepper(_Stepper):
 
 
 class _KernelGDStepper(_GDStepper):
-    """GD through kernels.advance_direct (the GD kernel of ``gd(form="direct")``) unless numpy."""
+    """GD through kernels.DirectGD (the GD kernel of ``gd(form="direct")``) unless numpy."""
+
+    @cached_property
+    def direct(self) -> kernels.DirectGD:  # prepared once per run, as gd() does
+        return kernels.DirectGD(self.H, self.PT, self.pi, backend="numba")
 
     def advance(self, n: int) -> None:
         if self.how == "numpy":
             super().advance(n)
         else:
-            kernels.advance_direct(self.W, self.H, self.PT, self.pi, self.eta, n, backend="numba")
+            self.direct.advance(self.W, self.eta, n)
             self.t += n
 
 
