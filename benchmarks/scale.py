@@ -7,7 +7,7 @@ Rows, with constraints ``n = m·V − Σ|S_j| + Σ(|S_j| − 1)`` (margins plus 
 * separable random instances (d ≥ m; Gaussian H, supports of size 1..8 with Dirichlet
   probabilities) from 10³ to 10⁶ constraints, with the least-squares log-log slope of seconds on
   n (issue 10's target: ≤ 1.3);
-* non-separable random ones (d = 16 < m), where the answer is a Farkas certificate or an
+* non-separable random ones (d ≪ m), where the answer is a Farkas certificate or an
   inconclusive verdict stating the bound it proves;
 * the dense (nnls) against the structured route at V = 64, m = 64, d = 128, in this process
   (target ≥ 200×);
@@ -15,8 +15,8 @@ Rows, with constraints ``n = m·V − Σ|S_j| + Σ(|S_j| − 1)`` (margins plus 
   against scikit-learn's liblinear ``LinearSVC(multi_class="crammer_singer")``: for separable
   data and C beyond the largest multiplier the soft-margin solution *is* the hard-margin one (no
   slack is worth paying for; _liblinear), so ``coef_`` is compared with W^mm directly (rows in
-  ``classes_`` order; both in the units of H), where liblinear converged (``conv``). scikit-learn is the optional extra ``bench``;
-  without it those rows are skipped with a line saying so.
+  ``classes_`` order; both in the units of H), where liblinear converged (``conv``). scikit-learn is the optional
+  extra ``bench``; without it those rows are skipped with a line saying so.
 
 ``--quick`` (or ``NTPVERIFY_BENCH_QUICK=1``) stops the curves near 10⁵ constraints and the one-hot
 rows at m = 2000 (about a minute); the full run takes several minutes on 2 cores.
@@ -36,10 +36,10 @@ import numpy as np
 
 import ntpverify as nv
 
-#: (V, m, d) of the separable curve (d ≥ m) and of the non-separable one (d = 16 < m).
+#: (V, m, d) of the separable curve (d ≥ m) and of the non-separable one (d ≪ m: m/d ≥ 25).
 SEPARABLE = [(32, 32, 64), (64, 64, 128), (128, 128, 256), (256, 256, 512), (512, 512, 512),
              (1000, 1000, 1024)]
-NON_SEPARABLE = [(64, 32, 16), (128, 64, 16), (256, 128, 16), (512, 256, 16), (1000, 1000, 16)]
+NON_SEPARABLE = [(10, 100, 4), (20, 500, 8), (50, 2000, 8), (100, 10000, 8)]
 #: (V, m, d) of the one-hot rows.
 ONE_HOT = [(10, 200, 256), (20, 2000, 2048), (20, 20000, 2048)]
 QUICK_MAX_CONSTRAINTS = 150_000
