@@ -1,26 +1,32 @@
 """``python -m benchmarks [name ...]``: run every section (or the named ones) and print its table.
 
 To add a section, append ``(name, callable)`` to ``SECTIONS``; the callable takes no argument and
-prints its own table.
+prints its own table. ``--quick`` sets ``NTPVERIFY_BENCH_QUICK=1``, which sections with a smaller
+variant read (scale.py).
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
-from . import gd_speed, property_times, solve_speed, structured_speed
+from . import gd_speed, property_times, scale, solve_speed
 
 SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("gd", gd_speed.main),
     ("solve", solve_speed.main),
     ("properties", property_times.main),
-    ("structured", structured_speed.main),
+    ("scale", scale.main),
 ]
 
 
 def main(argv: list[str]) -> int:
-    """Run the sections named in ``argv`` (all if none); 2 on an unknown name."""
+    """Run the sections named in ``argv`` (all if none; ``--quick`` for the small variants); 2 on an
+    unknown name."""
+    if "--quick" in argv:
+        os.environ["NTPVERIFY_BENCH_QUICK"] = "1"
+        argv = [a for a in argv if a != "--quick"]
     names = [name for name, _ in SECTIONS]
     unknown = sorted(set(argv) - set(names))
     if unknown:

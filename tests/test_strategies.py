@@ -506,3 +506,29 @@ def test_public_strategies_repr_as_their_call():
     assert repr(ns.instances(regime="orthogonal", max_m=3)) == "instances(regime='orthogonal', max_m=3)"
     assert repr(ns.support_patterns(3, 4, kind="nested")) == "support_patterns(3, 4, kind='nested')"
     assert repr(ns.embeddings(2, 3, "generic_wide")) == "embeddings(2, 3, 'generic_wide')"
+
+
+def _drawn_m(strategy, top: int) -> list[int]:
+    """The m of 40 derandomized draws of ``strategy``, each checked valid and within ``top``."""
+    from hypothesis import HealthCheck, given, settings
+
+    seen: list[int] = []
+
+    @settings(max_examples=40, database=None, derandomize=True, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def draw(inst):
+        assert 1 <= inst.m <= top and inst.support_mask.any(axis=1).all()
+        seen.append(inst.m)
+
+    draw()
+    return seen
+
+
+def test_large_and_search_sizes_reach_their_m():
+    """The ``large`` size reaches m > LARGE_MAX_M/2 and the search's default strategy
+    m > SEARCH_MAX_M/2 (issue 10, part 5); every draw is a valid instance within the bounds."""
+    from ntpverify.suite import strategies as nst
+
+    assert max(_drawn_m(nst.large_instances(), nst.LARGE_MAX_M)) > nst.LARGE_MAX_M // 2
+    assert max(_drawn_m(nst.search_instances(), nst.SEARCH_MAX_M)) > nst.SEARCH_MAX_M // 2

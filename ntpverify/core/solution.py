@@ -24,7 +24,7 @@ METHODS = ("auto", "nnls", "clarabel", "structured")
 #: "auto" uses the dense route (nnls) up to this many constraints ``m(V − 1)`` (one per context and
 #: token other than its anchor) and the structured route beyond. Measured on 2 cores (seeded
 #: sampling.random_instance draws): at 500 constraints dense 0.03–0.1 s, structured 0.05–0.07 s;
-#: at 1000, dense 0.15–0.3 s, structured 0.1–0.5 s; at 2016 (benchmarks structured_speed.py)
+#: at 1000, dense 0.15–0.3 s, structured 0.1–0.5 s; at 2016 (benchmarks/scale.py)
 #: dense 3–5 s, structured 0.03 s. The crossover lies near 1000, and below it the dense route
 #: stays the default because its results are the suite's reference on small instances.
 AUTO_DENSE_MAX_CONSTRAINTS = 1000

@@ -14,7 +14,8 @@ def w_mm_ignores_the_weights(inst):
 ```
 
 :func:`conjecture` registers the function (with its Hypothesis strategy, default
-``strategies.instances()``) in the registry of the file that defines it; :func:`load` imports a
+``strategies.search_instances()``: the default sizes, and up to m = 100) in the registry of the
+file that defines it; :func:`load` imports a
 conjecture file and returns what it registered; :func:`evaluate` runs one conjecture on one
 instance and sorts the outcome into ``pass`` / ``fail`` / ``inconclusive``: only an
 ``AssertionError`` or a ``False`` return is a failure, and only on an instance whose limit objects
@@ -89,7 +90,7 @@ def conjecture(*, strategy: SearchStrategy[Instance] | None = None,
 def conjecture(func=None, /, *, strategy=None, name=None):
     """Register a conjecture; use as ``@conjecture`` or ``@conjecture(strategy=..., name=...)``.
 
-    ``strategy`` draws the instances (default ``ntpverify.suite.strategies.instances()``); ``name``
+    ``strategy`` draws the instances (default ``ntpverify.suite.strategies.search_instances()``); ``name``
     defaults to the function's name and names the archive directory of its counterexamples.
     Returns a :class:`Conjecture`, still callable on an instance.
     """
@@ -97,9 +98,9 @@ def conjecture(func=None, /, *, strategy=None, name=None):
         raise TypeError(f"strategy must be a Hypothesis strategy, got {type(strategy).__name__}")
 
     def register(f: Callable[[Instance], Any]) -> Conjecture:
-        from ntpverify.suite.strategies import instances
+        from ntpverify.suite.strategies import search_instances
 
-        conj = Conjecture(name or f.__name__, f, strategy if strategy is not None else instances(),
+        conj = Conjecture(name or f.__name__, f, strategy if strategy is not None else search_instances(),
                           str(Path(f.__code__.co_filename).resolve()), strategy is None)
         REGISTRY.append(conj)
         return conj

@@ -105,7 +105,7 @@ from __future__ import annotations
 from ntpverify.suite.strategies.degenerate import near_degenerate_instances
 from ntpverify.suite.strategies.embeddings import COLLINEAR_FACTORS, REGIMES, dimensions, embeddings
 from ntpverify.suite.strategies.grids import GRID, MAX_PROB_RATIO, MAX_WEIGHT_RATIO, PROB_GRID_STEPS, WEIGHT_GRID_STEPS
-from ntpverify.suite.strategies.instances import instances
+from ntpverify.suite.strategies.instances import LARGE_MAX_M, SEARCH_MAX_M, instances, large_instances, search_instances
 from ntpverify.suite.strategies.probabilities import context_weights, probability_vectors
 from ntpverify.suite.strategies.supports import SUPPORT_KINDS, feasible_support_kinds, support_patterns, vocab_sizes
 
@@ -126,5 +126,9 @@ __all__ = [
     "dimensions",
     "embeddings",
     "instances",
+    "large_instances",
+    "search_instances",
+    "LARGE_MAX_M",
+    "SEARCH_MAX_M",
     "near_degenerate_instances",
 ]

@@ -91,3 +91,27 @@ def instances(regime: str | Sequence[str] | None = None, min_V: int = 2, max_V: 
     v_bounds = {(k, m): v_range(k, m) for k in kinds for m in range(min_m, max_m + 1)}
 
     return _instances(ok_regimes, kinds, table, v_bounds, (min_d, max_d), allow_all_full, full_context)
+
+
+#: The ``large`` size (issue 10, part 5): m up to LARGE_MAX_M contexts, with V and d bounded so a
+#: draw stays well under a second of certified ``solve()`` (measured: m ≈ 456, V = 2: 0.1 s) and
+#: m·d ≤ 4000 drawn entries (Hypothesis refuses lists beyond ~8k elements: m = 450, d = 19 failed).
+LARGE_MAX_M = 500
+LARGE_MAX_V = 8
+LARGE_MAX_D = 8
+#: The search's default strategy reaches this many contexts (with the default small shapes first).
+SEARCH_MAX_M = 100
+
+
+def large_instances(regime: str | Sequence[str] | None = None,
+                    supports: str | Sequence[str] | None = None) -> st.SearchStrategy[Instance]:
+    """:func:`instances` of the ``large`` size: m in ``[6, LARGE_MAX_M]``, V ≤ LARGE_MAX_V,
+    d ≤ LARGE_MAX_D (draws shrink toward m = 6)."""
+    return instances(regime, max_V=LARGE_MAX_V, min_m=6, max_m=LARGE_MAX_M, max_d=LARGE_MAX_D,
+                     supports=supports)
+
+
+def search_instances() -> st.SearchStrategy[Instance]:
+    """The default strategy of ``ntpverify search``: :func:`instances` at its default sizes or, as the
+    second branch (so shrinking prefers the small ones), up to SEARCH_MAX_M contexts."""
+    return st.one_of(instances(), instances(max_V=LARGE_MAX_V, min_m=6, max_m=SEARCH_MAX_M, max_d=3 * LARGE_MAX_D))
