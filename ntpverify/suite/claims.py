@@ -224,7 +224,8 @@ CATALOGUE: tuple[Claim, ...] = (
           "W^mm/‖W^mm‖ (steepest descent for the ℓ2 norm; Gunasekar et al. 2018; the multiclass SVM by P3).",
           "all |S_j| = 1, separable, η = 0.1/max‖h_j‖ × drawn factor",
           "e(k) = 1 − cos(W_k, W^mm) fitted as a + C·log k/k (issue 12's rate for constant-step NGD) as "
-          "in L1; |a| ≤ 0.097 = 2 × the measured max 0.0487; inconclusive as L1", "optim_limits:check_L2", "gd", requires=("one_hot", "separable")),
+          "in L1; |a| ≤ 0.097 = 2 × the measured max 0.0487; inconclusive as L1", "optim_limits:check_L2", "gd",
+          requires=("one_hot", "separable")),
     Claim("L3", "literature", "heavy ball converges in direction to W^mm (one-hot)",
           "On one-hot separable instances, heavy ball W − η∇CE + β(W_k − W_{k−1}) from 0 has W_k/‖W_k‖ → "
           "W^mm/‖W^mm‖, like GD (Soudry et al. 2018) at the effective step η/(1 − β).",

@@ -14,7 +14,8 @@ These are limits; the checks are finite-step statements. Each run is read at dou
 a signed error ``e(k)`` (L1: ``1 − γ∞(W_k)/γ∞*``; L2, L3: ``1 − cos(W_k, W^mm)``) is fitted along
 the known rate, ``e(k) = a + C·shape(k)`` through ``k = K/2, K`` (:func:`extrapolate`), so that
 ``a`` estimates the limit error: ``pass`` if ``|a| ≤`` the tolerance (or if ``|e(K)|`` already
-is, and ``≤ |e(K/2)|``: NGD's error falls faster than any fitted shape, 22 of 28 measured runs), ``fail`` if not while the fit predicts ``e(K/4)`` (the run follows the
+is, and ``≤ |e(K/2)|``: NGD's error falls faster than any fitted shape, 22 of 28 measured
+runs), ``fail`` if not while the fit predicts ``e(K/4)`` (the run follows the
 rate, towards a different limit), ``inconclusive`` (budget too short) if the fit misses ``e(K/4)``
 by more than :data:`MISS` of its distance to ``a``. Tolerances (:data:`RATES`) are measured, not
 derived: the literature gives the rates' shapes but not their instance-dependent constants.
@@ -142,8 +143,8 @@ def judge(claim: str, inst: Instance, optimizer: Optimizer, steps: int,
         why = f"float64 cannot resolve the gradient from k = {unresolved}" if unresolved else "too few steps"
         return inconclusive(claim, f"{what}: fewer than 3 resolved doublings ({why}; budget too short)")
     K = ks[-1]
-    detail = (f"|limit of {what}| extrapolated along {rate.name} from k = {K // 4}, {K // 2}, {K} "
-              f"({optimizer!r}; {'resolved to the budget' if unresolved is None else f'float64 resolves k < {unresolved}'})")
+    reach = "resolved to the budget" if unresolved is None else f"float64 resolves k < {unresolved}"
+    detail = f"|limit of {what}| extrapolated along {rate.name} from k = {K // 4}, {K // 2}, {K} ({optimizer!r}; {reach})"
     if not all(math.isfinite(v) for v in e.values()):
         return holds(claim, False, f"{detail}: not finite")
     if abs(e[K]) <= min(rate.tolerance, abs(e[ks[-2]])):  # within the tolerance and not moving away
