@@ -156,6 +156,19 @@ CATALOGUE: tuple[Claim, ...] = (
           "Two contexts with identical (h_j, p_j) behave exactly like one with the summed weight.", "none",
           "‖W_k^split − W_k‖ ≤ 2D_k(split) + D_k(merged) at log-spaced k, D_k as in I6 (η ≤ 2/L); the "
           "split weights are rounded (≤ u relative), so the split run counts twice", "exact:check_I7", "gd"),
+    Claim("OI1", "derived", "declared column-sum conservation holds for every optimizer",
+          "Every optimizer whose class declares keeps_column_sums (optim.optimizers: GD, NGD, heavy ball, "
+          "SGD) has 𝟙ᵀW_k = 𝟙ᵀW_0: its updates lie in the span of gradients, whose columns sum to 0.",
+          "the optimizer declares keeps_column_sums (else vacuous)",
+          "‖𝟙ᵀ(W_k − W_0)‖ ≤ √V·T_k at doublings k ≤ 256, T_k = A·u·Σ_{i<k}[(V+d+3)(‖W_{i+1}‖ + ‖ΔW_i‖) + "
+          "c_i√2((V+8)‖H‖₂ + (m+2)‖H‖_F)], c_i = max(‖ΔW_i‖/‖∇CE(W_i)‖, step size), A = 1/(1 − β) "
+          "(momentum), u = 2⁻⁵³: first-order rounding of gradient, update and storage read from every "
+          "step (optim_invariants)", "optim_invariants:check_OI1"),
+    Claim("OI2", "derived", "declared null directions stay put for every optimizer",
+          "Every optimizer whose class declares keeps_null_directions has W_k x = W_0 x for x ⊥ span{h_j}.",
+          "the optimizer declares keeps_null_directions (else vacuous)",
+          "‖(W_k − W_0)N‖_F ≤ A·Σ_{i<k} c_i·√2‖HN‖₂ + T_k (T_k, c_i, A as in OI1; ‖HN‖₂ the SVD's residual) "
+          "at doublings k ≤ 256", "optim_invariants:check_OI2"),
     # --- structure of the limit objects (theory.md §2) ---------------------------------------
     Claim("D2", "derived", "F⊥ is where logits are constant on supports",
           "W ∈ F⊥ ⇔ every W h_j is constant on S_j; every element of F has zero column sums; "

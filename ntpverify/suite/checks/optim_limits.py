@@ -144,7 +144,8 @@ def judge(claim: str, inst: Instance, optimizer: Optimizer, steps: int,
         return inconclusive(claim, f"{what}: fewer than 3 resolved doublings ({why}; budget too short)")
     K = ks[-1]
     reach = "resolved to the budget" if unresolved is None else f"float64 resolves k < {unresolved}"
-    detail = f"|limit of {what}| extrapolated along {rate.name} from k = {K // 4}, {K // 2}, {K} ({optimizer!r}; {reach})"
+    detail = (f"|limit of {what}| extrapolated along {rate.name} from k = {K // 4}, {K // 2}, {K} "
+              f"({optimizer!r}; {reach})")
     if not all(math.isfinite(v) for v in e.values()):
         return holds(claim, False, f"{detail}: not finite")
     if abs(e[K]) <= min(rate.tolerance, abs(e[ks[-2]])):  # within the tolerance and not moving away
