@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ntpverify.optim.optimizers import Adam, SignGD
+from ntpverify.suite.checks.exact import householder, transformed
 from ntpverify.suite.checks.optim_invariants import check_OI1, check_OI2
 from ntpverify.suite.controls import assert_accepts, assert_rejects, case
 
@@ -36,9 +37,11 @@ def test_OI1_rejects_an_optimizer_declaring_column_sums_it_breaks(wrong) -> None
 
 
 @pytest.mark.claim("OI2")
-@pytest.mark.parametrize("wrong", [DeclaredSign(0.01)], ids=["sign"])
+@pytest.mark.parametrize("wrong", [DeclaredAdam(0.01), DeclaredSign(0.01)], ids=["adam", "sign"])
 def test_OI2_rejects_an_optimizer_declaring_null_directions_it_breaks(wrong) -> None:
-    inst = case("example-E")
+    # the shipped null directions are coordinate axes, where an entrywise update of a zero gradient
+    # entry is zero too: rotate H (H → HQᵀ, Householder) so that span{h_j}⊥ is oblique
+    inst = transformed(case("example-H"), Q=householder(np.arange(1.0, case("example-H").d + 1)))
     W0 = np.zeros((inst.V, inst.d))
     assert_rejects(check_OI2(inst, wrong, W0=W0), f"{type(wrong).__name__} keeps null directions")
     assert check_OI2(inst, Adam(0.01)).outcome == "vacuous"
