@@ -156,6 +156,19 @@ CATALOGUE: tuple[Claim, ...] = (
           "Two contexts with identical (h_j, p_j) behave exactly like one with the summed weight.", "none",
           "‖W_k^split − W_k‖ ≤ 2D_k(split) + D_k(merged) at log-spaced k, D_k as in I6 (η ≤ 2/L); the "
           "split weights are rounded (≤ u relative), so the split run counts twice", "exact:check_I7", "gd"),
+    Claim("OI1", "derived", "declared column-sum conservation holds for every optimizer",
+          "Every optimizer whose class declares keeps_column_sums (optim.optimizers: GD, NGD, heavy ball, "
+          "SGD) has 𝟙ᵀW_k = 𝟙ᵀW_0: its updates lie in the span of gradients, whose columns sum to 0.",
+          "the optimizer declares keeps_column_sums (else vacuous)",
+          "‖𝟙ᵀ(W_k − W_0)‖ ≤ √V·T_k at doublings k ≤ 256, T_k = A·u·Σ_{i<k}[(V+d+3)(‖W_{i+1}‖ + ‖ΔW_i‖) + "
+          "c_i√2((V+8)‖H‖₂ + (m+2)‖H‖_F)], c_i = max(‖ΔW_i‖/‖∇CE(W_i)‖, step size), A = 1/(1 − β) "
+          "(momentum), u = 2⁻⁵³: first-order rounding of gradient, update and storage read from every "
+          "step (optim_invariants)", "optim_invariants:check_OI1"),
+    Claim("OI2", "derived", "declared null directions stay put for every optimizer",
+          "Every optimizer whose class declares keeps_null_directions has W_k x = W_0 x for x ⊥ span{h_j}.",
+          "the optimizer declares keeps_null_directions (else vacuous)",
+          "‖(W_k − W_0)N‖_F ≤ A·Σ_{i<k} c_i·√2‖HN‖₂ + T_k (T_k, c_i, A as in OI1; ‖HN‖₂ the SVD's residual) "
+          "at doublings k ≤ 256", "optim_invariants:check_OI2"),
     # --- structure of the limit objects (theory.md §2) ---------------------------------------
     Claim("D2", "derived", "F⊥ is where logits are constant on supports",
           "W ∈ F⊥ ⇔ every W h_j is constant on S_j; every element of F has zero column sums; "
@@ -209,6 +222,30 @@ CATALOGUE: tuple[Claim, ...] = (
           "least the ℓ∞-normalized margin of every W ∈ F⊥: the LP's maximizer, W^mm, random directions "
           "and sign-descent iterates projected onto F⊥.", "separable (γ∞* > 0)",
           "1e-8 relative (linf_svm.GAP_RTOL: the certified gap)", "linf:check_D11", requires=("separable",)),
+    # --- other optimizers on one-hot data (issue 12; checks/optim_limits.py) ------------------
+    Claim("L1", "literature", "sign descent maximizes the ℓ∞ margin (one-hot)",
+          "On one-hot separable instances, sign descent W − η sign(∇CE) from 0 has ℓ∞-normalized margin "
+          "→ γ∞* (Gunasekar, Lee, Soudry & Srebro 2018, steepest descent w.r.t. a norm; multiclass: Fan, "
+          "Schmidt & Thrampoulidis 2025).", "all |S_j| = 1, separable, η = 0.01/max‖h_j‖₁ × drawn factor",
+          "e(k) = 1 − γ∞(W_k)/γ∞* fitted as a + C/k through the last two doublings K/2, K that float64 "
+          "resolves (every off-support mass ≥ optim_limits.RESOLVE = 1e-10); |a| ≤ 0.24 = 2 × the measured "
+          "max 0.119 (example I and 36 drawn one-hot cases; rates measured e(k)/e(k/2) = 0.35–0.50); "
+          "inconclusive (budget too short) if the fit misses e(K/4) by > 25% of |e(K/4) − a|, or < 3 "
+          "resolved doublings", "optim_limits:check_L1", "gd", requires=("one_hot", "separable")),
+    Claim("L2", "literature", "NGD converges in direction to W^mm (one-hot)",
+          "On one-hot separable instances, normalized GD W − η ∇CE/‖∇CE‖ from 0 has W_k/‖W_k‖ → "
+          "W^mm/‖W^mm‖ (steepest descent for the ℓ2 norm; Gunasekar et al. 2018; the multiclass SVM by P3).",
+          "all |S_j| = 1, separable, η = 0.1/max‖h_j‖ × drawn factor",
+          "e(k) = 1 − cos(W_k, W^mm) fitted as a + C·log k/k (issue 12's rate for constant-step NGD) as "
+          "in L1; |a| ≤ 0.097 = 2 × the measured max 0.0487; inconclusive as L1", "optim_limits:check_L2", "gd",
+          requires=("one_hot", "separable")),
+    Claim("L3", "literature", "heavy ball converges in direction to W^mm (one-hot)",
+          "On one-hot separable instances, heavy ball W − η∇CE + β(W_k − W_{k−1}) from 0 has W_k/‖W_k‖ → "
+          "W^mm/‖W^mm‖, like GD (Soudry et al. 2018) at the effective step η/(1 − β).",
+          "all |S_j| = 1, separable, η = default step (≤ 2/L) × drawn factor, β ∈ {0.5, 0.9}",
+          "e(k) = 1 − cos(W_k, W^mm) fitted as a + C/log k (GD's rate) as in L1; |a| ≤ 0.20 = 2 × the "
+          "measured max 0.0998 (β = 0.9 and 0.5); inconclusive as L1", "optim_limits:check_L3", "gd",
+          requires=("one_hot", "separable")),
     # --- special cases (theory.md §5) --------------------------------------------------------
     Claim("S1", "derived", "one-token supports",
           "A context with |S_j| = 1 adds no equation and V − 1 margin inequalities.", "some |S_j| = 1",
