@@ -13,6 +13,9 @@ the paper, each drawn against a reference slope):
 - ``rows_d2.png``: for the d = 2 instance of the paper's figure 1 setting, the rows of W^mm and W⋆
   as vectors in the plane, the context embeddings, and GD's rows at the last step.
 
+The paper's experiments (tools/paper.py, ``ntpverify paper``) draw with :func:`plot_plane_rows`
+(figures 1, 2) and :func:`plot_panels` (figures 4, 5).
+
 Byte-stable: the Agg backend through ``Figure`` (no pyplot state), matplotlib's default style
 whatever the user's matplotlibrc says, fixed size and dpi, and no ``Software`` stamp in the PNG.
 """

@@ -452,7 +452,8 @@ def remark_verdict(long: dict[str, dict[str, Any]], gamma: float | None, gamma_m
         state = ("stuck: an exact 2-cycle, W_{K−2} = W_K" if r["two_cycle"] and not r["fixed_point"] else
                  "stuck: W_{K−1} = W_K" if r["fixed_point"] else
                  "towards W^mm" if towards_all[label] else "away from W^mm")
-        parts.append(f"{label}: 1−cos {_num(c0)} → {_num(c1)}, γ∞ {_num(a.get('linf_margin'))} → {_num(g1)} "
+        parts.append(f"{label}: 1−cos {_num(c0)} → {_num(c1)}, ‖P_F W−W⋆‖ {_num(a['dist_F'])} → {_num(b['dist_F'])}, "
+                     f"γ∞ {_num(a.get('linf_margin'))} → {_num(g1)} "
                      f"({state}{', ℓ∞ bias' if linf_any[label] else ''}; {r['steps_per_second']:.3g} steps/s)")
     remark = [label for label in long if label.startswith(("NGD", "Adam"))]
     gd_like = [label for label in remark if towards_all[label] and not linf_any[label]]
