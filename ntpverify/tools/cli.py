@@ -408,6 +408,23 @@ def verify_command(args: argparse.Namespace) -> Result:
     return verify(profile=profile, jobs=args.jobs, seed=args.seed, out=args.out)
 
 
+@command(
+    "paper",
+    "the paper's experiments (App. A.1, A.2, figure 5, a real corpus) as a report section: "
+    "paper.md, PNG figures and paper.json in DIR",
+    argument("--out", default="reports/paper", metavar="DIR", help="output directory (default reports/paper)"),
+    argument("--quick", action="store_true", help="small runs (seconds, for tests) instead of the full ones"),
+    argument("--jobs", type=positive_int, default=2, metavar="K",
+             help="processes for the corpus separability curves (default 2)"),
+    JSON,
+)  # fmt: skip
+def paper_command(args: argparse.Namespace) -> Result:
+    """``ntpverify paper``: write the paper section and print what it shows."""
+    from ntpverify.tools.paper import paper
+
+    return paper(args.out, quick=args.quick, jobs=args.jobs)
+
+
 # --- plumbing -------------------------------------------------------------------------------------
 
 

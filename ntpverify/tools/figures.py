@@ -13,12 +13,16 @@ the paper, each drawn against a reference slope):
 - ``rows_d2.png``: for the d = 2 instance of the paper's figure 1 setting, the rows of W^mm and W⋆
   as vectors in the plane, the context embeddings, and GD's rows at the last step.
 
+The paper's experiments (tools/paper.py, ``ntpverify paper``) draw with :func:`plot_plane_rows`
+(figures 1, 2) and :func:`plot_panels` (figures 4, 5).
+
 Byte-stable: the Agg backend through ``Figure`` (no pyplot state), matplotlib's default style
 whatever the user's matplotlibrc says, fixed size and dpi, and no ``Software`` stamp in the PNG.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -202,3 +206,66 @@ def render_all(directory: Path, steps: int = DEFAULT_STEPS) -> list[dict[str, st
          "caption": f"{ROWS_INSTANCE} (d = 2, the paper's figure 1 setting): rows of W^mm (left) and W⋆ "
                     "(right) as arrows, the embeddings h_j, and GD's rows at the last step (circles)."},
     ]
+
+
+# --- the paper's experiments (``ntpverify paper``, tools/paper.py) --------------------------------
+
+
+def plot_plane_rows(inst: Any, M: np.ndarray, path: Path, title: str) -> None:
+    """The rows of ``M`` (V×2) as arrows (equal rows share one label) with the embeddings ``h_j``
+    of the d = 2 instance ``inst`` (the paper's figures 1 and 2), drawn scaled by the power of
+    ten that brings the largest to about the longest row (stated in the title)."""
+    rows, hs = float(np.linalg.norm(M, axis=1).max()), float(np.linalg.norm(inst.embeddings, axis=1).max())
+    scale = 10.0 ** round(math.log10(rows / hs)) if rows > 0 and hs > 0 else 1.0
+    with _figure(1, (5.6, 5.4)) as (fig, (ax,)):
+        _arrows(ax, M, "C0")
+        for j, h in enumerate(inst.embeddings * scale):
+            ax.plot(*h, "s", color="k", markersize=5)
+            ax.annotate(f"h{j}, S={list(inst.supports[j])}", h, textcoords="offset points", xytext=(4, -11),
+                        fontsize="small")
+        lim = 1.2 * max(np.abs(M).max(), scale * np.abs(inst.embeddings).max())
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal",
+               title=title + (f" (h_j ×{scale:g})" if scale != 1.0 else ""))
+        ax.axhline(0, color="0.8", linewidth=0.8)
+        ax.axvline(0, color="0.8", linewidth=0.8)
+        _save(fig, path)
+
+
+def plot_panels(trajs: Sequence[tuple[str, Trajectory]], path: Path, title: str, entropy: float,
+                linf_reference: tuple[float, float] | None = None) -> None:
+    """The paper's figure 4 panels for each ``(label, trajectory)``: CE(W_k) against ℋ, ``‖W_k‖``,
+    ``1 − cos(W_k, W^mm)`` (solid) and the corrected ``1 − cos(W_k − W⋆, W^mm)`` (dotted), and
+    ``‖P_F W_k − W⋆‖``, all against k (log axes). With ``linf_reference = (γ∞*, γ∞(W^mm))`` a fifth
+    panel: the ℓ∞-normalized margin of W_k (optim.linf_margin) with both as reference lines."""
+    ncols = 4 if linf_reference is None else 5
+    with _figure(ncols, (4.0 * ncols, 4.0)) as (fig, axes):
+        for i, (label, traj) in enumerate(trajs):
+            style_: dict[str, Any] = {"color": f"C{i % 10}", "label": label}
+            axes[0].plot(*_positive(traj, traj.column("loss_gap") + entropy), **style_)
+            axes[1].plot(*_positive(traj, traj.column("norm")), **style_)
+            axes[2].plot(*_positive(traj, 1.0 - traj.column("cos_mm")), **style_)
+            axes[2].plot(*_positive(traj, 1.0 - traj.column("cos_mm_corrected")), color=f"C{i % 10}",
+                         linestyle=":")
+            axes[3].plot(*_positive(traj, traj.column("dist_F")), **style_)
+            if linf_reference is not None:
+                margins = getattr(traj, "linf_margins", {})
+                ks = np.array([k for k in sorted(margins) if k >= 1 and margins[k] is not None], dtype=float)
+                axes[4].plot(ks, [margins[int(k)] for k in ks], **style_)
+        axes[0].axhline(entropy, **GUIDE, label="ℋ")
+        axes[0].set(xscale="log", yscale="log", title=r"CE$(W_k)$ and $\mathcal{H}$ (dashed)")
+        axes[1].set(xscale="log", yscale="log", title=r"$\|W_k\|$")
+        axes[2].set(xscale="log", yscale="log",
+                    title=r"$1-\cos(W_k, W^{mm})$, corrected (dotted)")
+        axes[3].set(xscale="log", yscale="log", title=r"$\|P_F W_k - W^\star\|$")
+        if linf_reference is not None:
+            gamma, gamma_mm = linf_reference
+            axes[4].axhline(gamma, **GUIDE, label=r"$\gamma_\infty^*$")
+            axes[4].axhline(gamma_mm, color="0.45", linestyle="-.", linewidth=1.0, label=r"$\gamma_\infty(W^{mm})$")
+            axes[4].set(xscale="log", ylim=(-gamma, 1.15 * gamma),
+                        title=r"$\ell_\infty$-normalized margin")
+        for ax in axes:
+            ax.set_xlabel("step k")
+            ax.grid(True, which="major", alpha=0.3)
+        axes[-1].legend(fontsize="x-small", ncols=1, loc="lower right")
+        fig.suptitle(title)
+        _save(fig, path)

@@ -28,6 +28,8 @@ FORMAT = "ntpverify.report/1"
 LIBRARIES = ("numpy", "scipy", "cvxpy", "clarabel", "numba", "hypothesis", "pytest", "pytest-xdist",
              "matplotlib")
 
+#: Where ``ntpverify paper`` writes its page by default (tools/paper.py), linked from summary.md.
+PAPER_PAGE = Path("reports/paper/paper.md")
 _COUNTER = {"pass": "passed", "fail": "failed", "inconclusive": "inconclusive", "vacuous": "vacuous"}
 
 
@@ -209,7 +211,11 @@ def summary_markdown(prov: dict[str, Any], rows: list[ClaimRow], pytest: dict[st
     figs = ["", "## Figures", ""]
     for fig in figures:
         figs += [f"![{fig['title']}]({fig['file']})", "", f"*{fig['caption']}*", ""]
-    return "\n".join(head + body + figs).rstrip() + "\n"
+    paper = ["## The paper's experiments", "",
+             "App. A.1 (figures 1, 2), App. A.2 (figure 4), figure 5 (NGD, Adam, sign descent, SGD) and the "
+             "separability curve of a real corpus are a separate section, written by `ntpverify paper` to "
+             f"[reports/paper/paper.md]({os.path.relpath(PAPER_PAGE, out_dir)}) (not re-run by `verify`).", ""]
+    return "\n".join(head + body + figs + paper).rstrip() + "\n"
 
 
 def results_document(prov: dict[str, Any], rows: list[ClaimRow], pytest: dict[str, Any],

@@ -173,8 +173,9 @@ def _plot(report: ThresholdReport, path: Path) -> None:
     fr = [r.fraction for r in report.rows if r.fraction is not None]
     ci = [wilson(r.separable, r.decided) for r in report.rows if r.fraction is not None]
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.errorbar(ds, fr, yerr=[[f - lo for f, (lo, _) in zip(fr, ci, strict=True)],
-                              [hi - f for f, (_, hi) in zip(fr, ci, strict=True)]], fmt="o-", capsize=3)
+    # max(0, ·): at a fraction of 0 or 1 the interval's end can round to the wrong side of it
+    ax.errorbar(ds, fr, yerr=[[max(0.0, f - lo) for f, (lo, _) in zip(fr, ci, strict=True)],
+                              [max(0.0, hi - f) for f, (_, hi) in zip(fr, ci, strict=True)]], fmt="o-", capsize=3)
     ax.axhline(0.5, ls=":", c="gray")
     ax.axvline(report.m, ls="--", c="gray", label="d = m (rank H = m)")
     ax.set_xlabel("embedding dimension d")
