@@ -305,7 +305,7 @@ def compile_seconds() -> list[dict[str, float]]:
 def corpus_rows(repeats: int = 5) -> list[str]:
     """The corpus section in this process (its BLAS threads): GD's share of the matmul rate at
     CORPUS_SHAPE, the breakdown of its step, and the medium shape's time to its first step."""
-    from benchmarks.structured_speed import random_supported  # the suite's random corpus instance
+    from benchmarks.scale import random_supported  # the suite's random corpus instance
 
     V, m, d = CORPUS_SHAPE
     inst = random_supported(np.random.default_rng(0), V, m, d, CORPUS_MAX_SUPPORT)
@@ -388,7 +388,7 @@ started = time.perf_counter()
 import numpy as np
 import ntpverify as nv
 from benchmarks.gd_speed import SHAPES
-from benchmarks.structured_speed import random_supported
+from benchmarks.scale import random_supported
 V, m, d = SHAPES["medium"]
 inst = random_supported(np.random.default_rng(0), V, m, d, 8)
 t = time.perf_counter()

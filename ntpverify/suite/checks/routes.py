@@ -20,7 +20,7 @@ from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive,
 
 #: Two certified answers of the same strictly convex problem (KKT ≤ 1e-9 each, maxmargin.KKT_RTOL)
 #: agree to their conditioning: measured ≤ 1.2e-12 (W^mm, W⋆) over 300 seeded draws of every
-#: sampling kind (benchmarks/structured_speed.py's sweep); 1e-9 is the issue's bound.
+#: sampling kind (the sweep of the former benchmarks/structured_speed.py, commit 889e5ca); 1e-9 is the issue's bound.
 ROUTES_RTOL = 1e-9
 
 Solver = Callable[[Instance], Solution]
