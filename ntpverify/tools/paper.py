@@ -122,14 +122,21 @@ def row_sharing(inst: Instance, W: np.ndarray, rtol: float = ROW_RTOL) -> RowSha
     return RowSharing(groups, deviation, "pass" if deviation <= rtol else "fail")
 
 
-def a1_draw(seed: int) -> Instance:
-    """The A.1 draw of ``seed`` (module docstring)."""
-    V, m, d, k = (A1_SHAPE[key] for key in ("V", "m", "d", "support"))
-    rng = np.random.default_rng([seed, 1])
+def _gaussian_draw(rng: np.random.Generator, V: int, m: int, d: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's App. A draw: ``h_j ~ N(0, I_d)``, then per context a uniformly random support of
+    ``k`` tokens with Dirichlet(1) probabilities (A.1 and A.2 share it; the draw order is fixed)."""
     H = rng.standard_normal((m, d))
     P = np.zeros((m, V))
     for j in range(m):
         P[j, rng.choice(V, size=k, replace=False)] = rng.dirichlet(np.ones(k))
+    return H, P
+
+
+def a1_draw(seed: int) -> Instance:
+    """The A.1 draw of ``seed`` (module docstring)."""
+    V, m, d, k = (A1_SHAPE[key] for key in ("V", "m", "d", "support"))
+    rng = np.random.default_rng([seed, 1])
+    H, P = _gaussian_draw(rng, V, m, d, k)
     return Instance(H, np.full(m, 1.0 / m), P, name=f"paper-A1-seed{seed}")
 
 
@@ -162,10 +169,7 @@ def a2_instance(seed: int = SEED, sequences: int = A2_SHAPE["sequences"]) -> Ins
     """The empirical A.2 instance of ``sequences`` draws (module docstring)."""
     V, m, d, k = (A2_SHAPE[key] for key in ("V", "m", "d", "support"))
     rng = np.random.default_rng([seed, 2])
-    H = rng.standard_normal((m, d))
-    P = np.zeros((m, V))
-    for j in range(m):
-        P[j, rng.choice(V, size=k, replace=False)] = rng.dirichlet(np.ones(k))
+    H, P = _gaussian_draw(rng, V, m, d, k)
     contexts = rng.integers(0, m, size=sequences)
     counts = np.zeros((m, V), dtype=np.int64)
     for j in range(m):
