@@ -18,6 +18,16 @@ def test_wilson_interval_matches_a_textbook_value():
     assert wilson(0, 0) == (0.0, 1.0) and wilson(20, 20)[1] == 1.0
 
 
+def test_wilson_interval_contains_the_fraction_exactly_at_the_ends():
+    # at n = 3, 6, 7, ... the textbook centre − half rounds to ~1e-17 > 0 for k = 0, which put the
+    # interval on the wrong side of the fraction (and gave the plot negative error bars)
+    for n in range(1, 200):
+        assert wilson(0, n)[0] == 0.0 and wilson(n, n)[1] == 1.0
+        for k in range(n + 1):
+            lo, hi = wilson(k, n)
+            assert 0.0 <= lo <= k / n <= hi <= 1.0
+
+
 def test_the_curve_is_reproducible_and_lemma_1_holds_from_d_equal_m():
     serial = threshold(None, [2, 6, 12], 12, jobs=1, random=(8, 12, 3))
     parallel = threshold(None, [2, 6, 12], 12, jobs=2, random=(8, 12, 3))

@@ -34,13 +34,19 @@ WILSON_Z = 1.959963984540054
 
 
 def wilson(k: int, n: int, z: float = WILSON_Z) -> tuple[float, float]:
-    """The Wilson score interval for ``k`` successes in ``n`` trials (``(0, 1)`` when n = 0)."""
+    """The Wilson score interval for ``k`` successes in ``n`` trials (``(0, 1)`` when n = 0).
+
+    It always contains ``k/n``; at ``k = 0`` (``k = n``) its lower (upper) end is exactly 0 (1),
+    where ``centre ∓ half`` is only so up to rounding, which would put the end on the wrong side of
+    the fraction."""
     if n == 0:
         return 0.0, 1.0
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo = 0.0 if k == 0 else max(0.0, min(p, centre - half))
+    hi = 1.0 if k == n else min(1.0, max(p, centre + half))
+    return lo, hi
 
 
 def random_supports(V: int, m: int, S: int, seed: int) -> Instance:
@@ -173,9 +179,8 @@ def _plot(report: ThresholdReport, path: Path) -> None:
     fr = [r.fraction for r in report.rows if r.fraction is not None]
     ci = [wilson(r.separable, r.decided) for r in report.rows if r.fraction is not None]
     fig, ax = plt.subplots(figsize=(6, 4))
-    # max(0, ·): at a fraction of 0 or 1 the interval's end can round to the wrong side of it
-    ax.errorbar(ds, fr, yerr=[[max(0.0, f - lo) for f, (lo, _) in zip(fr, ci, strict=True)],
-                              [max(0.0, hi - f) for f, (_, hi) in zip(fr, ci, strict=True)]], fmt="o-", capsize=3)
+    ax.errorbar(ds, fr, yerr=[[f - lo for f, (lo, _) in zip(fr, ci, strict=True)],
+                              [hi - f for f, (_, hi) in zip(fr, ci, strict=True)]], fmt="o-", capsize=3)
     ax.axhline(0.5, ls=":", c="gray")
     ax.axvline(report.m, ls="--", c="gray", label="d = m (rank H = m)")
     ax.set_xlabel("embedding dimension d")
