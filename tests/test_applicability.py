@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from ntpverify import data
+from ntpverify.core.instance import Instance
 from ntpverify.core.status import Status
 from ntpverify.suite import claims
 from ntpverify.suite.applicability import applies, gate
@@ -51,3 +53,14 @@ def test_an_undecided_requirement_is_inconclusive_not_vacuous():
 def test_a_gate_with_an_unknown_requirement_is_an_error():
     with pytest.raises(KeyError):
         gate("X", ("no_such_requirement",), case("example-A"))
+
+
+def test_I2_and_OI2_are_vacuous_when_the_data_span_R_d() -> None:
+    """Both null-direction claims say the same thing when span{h_j} = R^d: nothing to check, vacuous
+    (not inconclusive: the hypothesis is decided false)."""
+    from ntpverify.suite.checks.exact import check_I2
+    from ntpverify.suite.checks.optim_invariants import check_OI2
+
+    inst = Instance(np.eye(2), [0.5, 0.5], [[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
+    assert check_I2(inst, steps=4).outcome == "vacuous"
+    assert check_OI2(inst, "ngd", steps=4).outcome == "vacuous"

@@ -119,7 +119,7 @@ CATALOGUE: tuple[Claim, ...] = (
           "rounding model of the stored state, residual and assembly (rounding.accumulated_rounding; exact "
           "since 𝟙ᵀE* = 0); a worst case, measured errors 3–10⁶× below (exact.py)", "exact:check_I1", "gd"),
     Claim("I2", "derived", "directions orthogonal to the data never move",
-          "W_k x = W_0 x for every x ⊥ span{h_j}.", "none",
+          "W_k x = W_0 x for every x ⊥ span{h_j}.", "span{h_j} ≠ R^d (else vacuous)",
           "‖(W_k − W_0)N‖_F ≤ kG‖HN‖₂ + T_k (T_k, G as in I1; ‖HN‖₂ the SVD's own residual, ~1e-16‖H‖) "
           "for an orthonormal basis N of span{h_j}⊥, at log-spaced k; rank of H decided as in geometry.py, "
           "else inconclusive", "exact:check_I2", "gd"),
@@ -166,7 +166,7 @@ CATALOGUE: tuple[Claim, ...] = (
           "step (optim_invariants)", "optim_invariants:check_OI1"),
     Claim("OI2", "derived", "declared null directions stay put for every optimizer",
           "Every optimizer whose class declares keeps_null_directions has W_k x = W_0 x for x ⊥ span{h_j}.",
-          "the optimizer declares keeps_null_directions (else vacuous)",
+          "the optimizer declares keeps_null_directions, span{h_j} ≠ R^d (else vacuous)",
           "‖(W_k − W_0)N‖_F ≤ A·Σ_{i<k} c_i·√2‖HN‖₂ + T_k (T_k, c_i, A as in OI1; ‖HN‖₂ the SVD's residual) "
           "at doublings k ≤ 256", "optim_invariants:check_OI2"),
     # --- structure of the limit objects (theory.md §2) ---------------------------------------

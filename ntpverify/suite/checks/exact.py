@@ -226,17 +226,27 @@ def null_basis(inst: Instance) -> np.ndarray | None:
     return Vt[rank.rank:].T if rank.clear else None
 
 
+def null_directions(claim: str, inst: Instance) -> np.ndarray | Verdict:
+    """:func:`null_basis`, or the outcome when there is none to check: ``inconclusive`` if the
+    rank of H is ambiguous, ``vacuous`` if ``span{h_j} = R^d`` (the claim's hypothesis fails:
+    nothing is tested, which is not a pass)."""
+    N = null_basis(inst)
+    if N is None:
+        return inconclusive(claim, "rank of H is ambiguous (geometry.RANK_MARGIN_DECADES)")
+    if N.shape[1] == 0:
+        return vacuous(claim, "span{h_j} is all of R^d: no direction to check")
+    return N
+
+
 def check_I2(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float | None = None,
              steps: int = CONSERVATION_STEPS, form: str = "auto", run: Runner = gd) -> Verdict:
     """I2: ``W_k x = W_0 x`` for ``x ⊥ span{h_j}``, at every log-spaced checkpoint.
 
     With N an orthonormal basis of ``span{h_j}⊥``: ``(W_k − W_0)N = −ηΣE*_i(HN) + R_k N``, so
     ``‖(W_k − W_0)N‖_F ≤ kG‖HN‖₂ + T_k`` (``‖HN‖₂`` is the SVD's own residual, ~1e-16‖H‖)."""
-    N = null_basis(inst)
-    if N is None:
-        return inconclusive("I2", "rank of H is ambiguous (geometry.RANK_MARGIN_DECADES)")
-    if N.shape[1] == 0:
-        return inconclusive("I2", "span{h_j} is all of R^d: no direction to check")
+    N = null_directions("I2", inst)
+    if isinstance(N, Verdict):
+        return N
     W0 = as_matrix(inst, W0)
     eta = step_size(inst, eta)
     tr = run(inst, steps, eta=eta, W0=W0, form=form)

@@ -35,9 +35,9 @@ import numpy as np
 from ntpverify.core.instance import Instance
 from ntpverify.core.model import default_step, gradient
 from ntpverify.optim.optimizers import OPTIMIZERS, Optimizer, optimize
-from ntpverify.suite.checks.exact import as_matrix, bounded, null_basis
+from ntpverify.suite.checks.exact import as_matrix, bounded, null_directions
 from ntpverify.suite.checks.rounding import U
-from ntpverify.suite.verdict import Verdict, first_failure, inconclusive, vacuous
+from ntpverify.suite.verdict import Verdict, first_failure, vacuous
 
 #: Steps per run: a broken update shows at the first step; the allowance grows with k.
 STEPS = 256
@@ -108,11 +108,9 @@ def check_OI2(inst: Instance, optimizer: Optimizer | str = "ngd", params: dict |
     opt = _resolve(inst, optimizer, params)
     if not opt.keeps_null_directions:
         return vacuous("OI2", f"{type(opt).__name__} does not declare keeps_null_directions")
-    N = null_basis(inst)
-    if N is None:
-        return inconclusive("OI2", "rank of H is ambiguous (geometry.RANK_MARGIN_DECADES)")
-    if N.shape[1] == 0:
-        return vacuous("OI2", "span{h_j} is all of R^d: no direction to check")
+    N = null_directions("OI2", inst)
+    if isinstance(N, Verdict):
+        return N
     W0 = as_matrix(inst, W0)
     its = _run(inst, opt, W0, steps)
     T, C = _allowances(inst, opt, its)
