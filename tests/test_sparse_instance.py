@@ -12,7 +12,7 @@ import pytest
 from ntpverify.core import exactjson
 from ntpverify.core.errors import InputError
 from ntpverify.core.instance import MAX_ENTRIES, Instance, drop_contexts
-from ntpverify.core.model import entropy, gradient, loss
+from ntpverify.core.model import entropy, gradient, loss, loss_gap
 
 CSR = ("support_indptr", "support_tokens", "support_probs")
 
@@ -59,6 +59,40 @@ def test_a_corpus_sized_instance_round_trips_through_dict_and_json_bit_for_bit(l
     text = exactjson.dumps(part.to_dict())
     back = Instance.from_json(text)
     assert same_bits(back, part) and back == part and exactjson.dumps(back.to_dict()) == text
+
+
+def plain_gap(inst: Instance, W: np.ndarray) -> float:
+    """``Σ_j π_j Σ_{z∈S_j} p_z log(p_z/s_z)`` straight from the definition (float64 naive)."""
+    Z = W @ inst.embeddings.T
+    logS = Z - np.log(np.exp(Z - Z.max(axis=0)).sum(axis=0)) - Z.max(axis=0)
+    P = inst.next_token_probs.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(P > 0, P * (np.log(P) - logS), 0.0)
+    return float(inst.weights @ terms.sum(axis=0))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_loss_gap_reads_only_the_support_and_matches_the_definition(seed: int) -> None:
+    """The stable KL form (model.kl_terms, O(nnz) on the support plus one pass over the logits)
+    agrees with the naive definition where that has no cancellation (W of size 1: the gap is
+    O(1)), including full-support and one-token contexts."""
+    rng = np.random.default_rng(seed)
+    m, V, d = 7, 6, 3
+    P = np.zeros((m, V))
+    for j in range(m):
+        k = V if j == 0 else 1 if j == 1 else int(rng.integers(1, V + 1))
+        P[j, rng.choice(V, k, replace=False)] = rng.dirichlet(np.ones(k))
+    inst = Instance(rng.standard_normal((m, d)), rng.dirichlet(np.ones(m)), P)
+    W = rng.standard_normal((V, d))
+    assert abs(loss_gap(inst, W) - plain_gap(inst, W)) <= 1e-13 * plain_gap(inst, W)
+    assert loss_gap(inst, W) == pytest.approx(loss(inst, W) - entropy(inst), rel=1e-12)
+
+
+def test_loss_gap_needs_no_dense_view_beyond_the_cap() -> None:
+    part = Instance(**large_sparse(m=2_000))  # m·V = 2·10⁷ > MAX_ENTRIES
+    assert part.m * part.V > MAX_ENTRIES
+    W = np.random.default_rng(1).standard_normal((part.V, part.d)) * 0.1
+    assert loss_gap(part, W) == pytest.approx(loss(part, W) - entropy(part), rel=1e-10)
 
 
 def test_dense_views_beyond_the_cap_are_refused_clearly(large: Instance) -> None:
