@@ -31,6 +31,8 @@ from ntpverify.suite.verdict import Verdict
 #: climbing them only probes rounding; generation covers the regimes.
 SOLVER = settings(max_examples=budget().solver_examples,
                   phases=tuple(p for p in settings().phases if p is not Phase.target))
+#: Solver claims on the ``large`` size (strategies.large_instances): ``budget().large_examples``.
+LARGE = settings(SOLVER, max_examples=budget().large_examples)
 #: GD properties: ``budget().gd_examples`` examples.
 GD = settings(max_examples=budget().gd_examples)
 
