@@ -11,13 +11,14 @@ import os
 import sys
 from collections.abc import Callable
 
-from . import gd_speed, property_times, scale, solve_speed
+from . import crosscheck, gd_speed, property_times, scale, solve_speed
 
 SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("gd", gd_speed.main),
     ("solve", solve_speed.main),
     ("properties", property_times.main),
     ("scale", scale.main),
+    ("crosscheck", crosscheck.main),
 ]
 
 
