@@ -242,16 +242,13 @@ def test_warm_started_farkas_rounds_certify_and_agree_with_dense():
     assert nv.solve(inst, method="nnls").separable is False
 
 
-def test_rounding_capped_farkas_certificate_is_inconclusive_and_stops_the_ascent():
-    """With ~10⁴ terms, norm_bound's rounding allowance alone caps the provable bound below
-    SCALE_CAP: the route stops at the first converged direction (not at the epoch budget) with an
-    inconclusive verdict that states the bound and keeps no certificate."""
+def test_per_row_rounding_allowance_certifies_where_the_total_term_one_could_not():
+    """~1.2e4 terms: the former allowance ∝ total terms capped the bound below SCALE_CAP; the
+    per-row one (geometry.norm_bound) leaves a verified certificate beyond it."""
     sg = StructuredGeometry(_supported(1, 64, 256, 8, 8))
     res = dual_ascent(sg)
-    assert res.sep.separable is None and res.sep.status.state == "inconclusive"
-    assert "rounding allowance caps the provable bound" in res.sep.status.reason
-    assert res.sep.farkas_y is None and 1e9 < res.sep.separator_bound <= 1e12
-    assert res.epochs < 1000 and res.mm.status.state == "inconclusive"
+    assert res.sep.separable is False and res.sep.separator_bound > 1e12
+    assert res.epochs < 1000
 
 
 def test_structured_route_never_allocates_a_dense_constraint_matrix():

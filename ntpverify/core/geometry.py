@@ -278,25 +278,68 @@ def combination_bound(geo: Geometry, rows: np.ndarray, coeffs: np.ndarray) -> fl
 
     The structured route evaluates the same bound with its own operator (structured.py); both go
     through :func:`norm_bound`."""
-    return norm_bound(geo.inst.embeddings, rows[:, 0], coeffs,
-                      lambda Hs: combine(rows, coeffs, geo.m, geo.V) @ Hs)
+    return norm_bound(geo.inst.embeddings, rows, coeffs,
+                      lambda Hs: combine(rows, coeffs, geo.m, geo.V) @ Hs, geo.V)
 
 
-def norm_bound(H: np.ndarray, contexts: np.ndarray, coeffs: np.ndarray,
-               combined: Callable[[np.ndarray], np.ndarray]) -> float:
+def gamma(n: int) -> float:
+    """Higham's ``γ_n = n·u/(1 − n·u)`` (Accuracy and Stability, Lemma 3.1); inf when ``n·u ≥ 1``."""
+    nu = n * UNIT_ROUNDOFF
+    return math.inf if nu >= 1.0 else nu / (1.0 - nu)
+
+
+def terms_per_row(rows: np.ndarray, V: int) -> int:
+    """``n_max = max_v #{t : plus_t = v} + #{t : minus_t = v}``: the most terms any token row of
+    ``C H`` sums (a term with plus = minus counts twice)."""
+    if rows.shape[0] == 0:
+        return 0
+    return int((np.bincount(rows[:, 1], minlength=V) + np.bincount(rows[:, 2], minlength=V)).max())
+
+
+def abs_combination_norm(H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray, V: int) -> float:
+    """``‖ |C| |H| ‖_F`` with ``|C| |H| = Σ_t |c_t| (e_plus + e_minus) |h_{j_t}|ᵀ`` (V×d), through a
+    sparse V×m matrix (memory O(n + V·d)). All terms are nonnegative, so the computed value is
+    within a relative γ_{n_max + m + V·d + 2} of the exact one."""
+    m = H.shape[0]
+    a = np.abs(coeffs)
+    C = sp.csr_matrix((np.concatenate([a, a]), (np.concatenate([rows[:, 1], rows[:, 2]]),
+                                                np.concatenate([rows[:, 0], rows[:, 0]]))), shape=(V, m))
+    return float(np.linalg.norm(C @ np.abs(H)))
+
+
+def norm_bound(H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray,
+               combined: Callable[[np.ndarray], np.ndarray], V: int | None = None) -> float:
     """:func:`combination_bound` given ``combined(H')``, the combination ``C H'`` of the rows
-    (term t on context ``contexts[t]`` with coefficient ``coeffs[t]``) for any H'.
+    (``rows`` n×3, term t = ``coeffs[t]·(e_plus − e_minus) h_ctxᵀ``) for any H'; ``V`` defaults to
+    ``max token + 1``.
 
-    ``C H`` is evaluated on ``H`` scaled by a power of two to max ``‖h_j‖ ∈ [1, 2)`` (exact: no
-    underflow at 1e-300, no overflow at 1e300), plus a first-order rounding allowance
-    ``(terms + d)·u·√2 Σ|c_t|‖h_{j_t}‖``, so the bound holds for the exact combination."""
+    ``C H`` is evaluated on ``H`` scaled by a power of two to max ``‖h_j‖ ∈ [1, 2)`` (used only when
+    scaling back reproduces H exactly, i.e. nothing was lost to subnormals), plus an allowance for
+    its rounding. **Derivation.** Every caller evaluates entry ``(v, i)`` of ``C H`` as a tree of
+    float operations over the ``n_v`` terms touching row v: sums of coefficients into cells of C
+    (add.at, bincount, their difference), one product per cell (or per term) with ``h_{j,i}``, and
+    a sum over the row (BLAS, in any order, with or without FMA; the compiled adjoint: sequential).
+    Exact zeros add no rounding, so a path from a term to the root meets at most ``n_v`` roundings
+    (``k−1`` inside a cell of ``k`` terms, one product, at most ``n_v − k`` in the row sum), and
+    ``|fl − exact|_{v,i} ≤ γ_{n_v} (|C||H|)_{v,i} + n_v·2^{−1074}`` (Higham Lemma 3.1 and §2.1's
+    underflow term, which only products carry). Hence ``‖err‖_F ≤ γ_{n_max}‖|C||H|‖_F +
+    n_max√(V d)·2^{−1074}``, ``n_max`` from :func:`terms_per_row`. The computed norms and the
+    final sum and quotient err by relative ≤ γ_{N}, N = n_max + m + V·d + 8; the allowance is
+    doubled and the total size multiplied by ``1 + 2γ_N`` to cover them."""
     norms = np.linalg.norm(H, axis=1)
     hmax = float(norms.max()) if norms.size else 0.0
     if not hmax > 0:
         return math.inf  # every h_j = 0: ⟨W, C H⟩ = 0 < 1 for every W
+    rows = np.asarray(rows, dtype=np.intp).reshape(-1, 3)
+    if V is None:
+        V = int(rows[:, 1:].max()) + 1 if rows.size else 1
     k = 1 - math.frexp(hmax)[1]
     Hs = np.ldexp(H, k)
-    rounding = (len(coeffs) + H.shape[1] + 2) * UNIT_ROUNDOFF * math.sqrt(2.0) * float(
-        np.sum(np.abs(coeffs) * np.linalg.norm(Hs[contexts], axis=1)))
-    size = float(np.linalg.norm(combined(Hs))) + rounding
+    if k < 0 and not np.array_equal(np.ldexp(Hs, -k), H):
+        k, Hs = 0, H  # scaling down lost subnormal bits: evaluate on H itself
+    n_max = terms_per_row(rows, V)
+    N = n_max + H.shape[0] + V * H.shape[1] + 8
+    allowance = 2.0 * (gamma(n_max) * abs_combination_norm(Hs, rows, coeffs, V)
+                       + n_max * math.sqrt(V * H.shape[1]) * 2.0 ** -1074)
+    size = (float(np.linalg.norm(combined(Hs))) + allowance) * (1.0 + 2.0 * gamma(N))
     return math.inf if size == 0.0 else math.ldexp(hmax, k) / size
