@@ -60,10 +60,11 @@ def block_epoch(H: np.ndarray, hsq: np.ndarray, sup_ptr: np.ndarray, sup_tok: np
     Supports ``S_j`` (which set ``c_j``) and the sign-free tokens (where ``g_{j,v}`` has no sign
     constraint: ``S_j`` except in the negative controls, which drop one cone constraint) come in
     CSR form, ``tok[ptr[j]:ptr[j+1]]``. With ``shrink``, after its step a signed token ``v`` with
-    ``g_{j,v} = 0`` before and after it whose dual gradient ``c_v − ℓ_v`` is below that of every
+    ``g_{j,v} = 0`` before and after it whose dual gradient ``c_v − ℓ_v`` is above that of every
     interior entry (sign-free or ``g < 0``) leaves the active set: liblinear's ``be_shrunk`` rule
-    for Crammer–Singer (Keerthi et al. 2008), i.e. the margin ``ℓ_z − ℓ_v`` exceeds 1 against every
-    interior ``z``, so the full block step would keep ``g_{j,v} = 0`` as well. The block step is then
+    for Crammer–Singer (Keerthi et al. 2008; its ``G < minG`` in the minimization form), i.e. the
+    margin ``ℓ_z − ℓ_v`` exceeds 1 against every interior ``z``: at the bound with a gradient
+    above the block's multiplier, so the full block step would keep ``g_{j,v} = 0`` as well. The block step is then
     ``|active|·d`` instead of ``V·d``. Shrinking is a heuristic; exactness is restored by the
     caller, which re-activates every token and runs a full sweep before trusting the step.
 
@@ -98,14 +99,14 @@ def block_epoch(H: np.ndarray, hsq: np.ndarray, sup_ptr: np.ndarray, sup_tok: np
         else:
             for t in range(n):
                 logits[t] = np.dot(W[act[t]], h)
-        min_grad = np.inf
+        max_grad = -np.inf
         for t in range(n):
             v = act[t]
             grad[t] = (0.0 if is_sup[v] else -1.0) - logits[t]  # ∂D/∂g_{j,v}
             y[t] = G[j, v] + grad[t] / hsq[j]
             free_c[t] = is_free[v]
             if free_c[t] or G[j, v] < 0.0:
-                min_grad = min(min_grad, grad[t])
+                max_grad = max(max_grad, grad[t])
         project_cone(y[:n], free_c[:n], new[:n], buf)
         kept = 0
         for t in range(n):
@@ -117,7 +118,7 @@ def block_epoch(H: np.ndarray, hsq: np.ndarray, sup_ptr: np.ndarray, sup_tok: np
                 G[j, v] = new[t]
                 for k in range(d):
                     W[v, k] += delta * h[k]
-            if not (shrink and not free_c[t] and old == 0.0 and new[t] == 0.0 and grad[t] < min_grad):
+            if not (shrink and not free_c[t] and old == 0.0 and new[t] == 0.0 and grad[t] > max_grad):
                 act[kept] = v
                 kept += 1
         n_active[j] = kept

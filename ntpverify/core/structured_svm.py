@@ -107,7 +107,7 @@ FARKAS_ROUNDS = 12
 #: ``eps_shrink`` starts at SHRINK_FIRST_STEP (liblinear: max(10·eps, 1), margins being 1) and is
 #: divided by SHRINK_DECAY at each re-activation (liblinear halves it).
 SHRINK_FIRST_STEP = 1.0
-SHRINK_DECAY = 2.0
+SHRINK_DECAY = 10.0
 
 
 @dataclass(frozen=True)
