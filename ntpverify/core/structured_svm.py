@@ -9,7 +9,8 @@ off-support entries ``α_{j,v} = −g_{j,v}`` are the margin multipliers and the
 **Ascent.** Exact block steps (structured_kernels.dual_epoch), contexts in a seeded random order
 per epoch: the NTP form of the Crammer–Singer sequential dual method (Keerthi et al. 2008,
 liblinear ``-s 4``; like liblinear we stop on the largest block step, a KKT violation in logit
-units, but we do not shrink: every epoch visits every token, so the stopping test is exact).
+units, and shrink: tokens whose margin is clearly met leave their context's active set, and
+every token is re-activated before a step is trusted as the stopping test, so it stays exact).
 
 **Certification, separable.** When the steps are small (POLISH_STEPS; a slow ascent also at
 rationed epoch doublings, and once when its epoch budget runs out) the active set ``A`` is read
