@@ -42,6 +42,8 @@ SEPARABLE = [(32, 32, 64), (64, 64, 128), (128, 128, 256), (256, 256, 512), (512
 NON_SEPARABLE = [(10, 100, 4), (20, 500, 8), (50, 2000, 8), (100, 10000, 8)]
 #: (V, m, d) of the one-hot rows.
 ONE_HOT = [(10, 200, 256), (20, 2000, 2048), (20, 20000, 2048)]
+#: (V, m, d, max |S_j|) of issue 10's separable case: certified within 60 s, peak memory < 4 GB.
+ISSUE_SEPARABLE = (500, 2000, 2048, 20)
 QUICK_MAX_CONSTRAINTS = 150_000
 #: liblinear's C when W^mm is not certified (otherwise set from the multipliers, _liblinear).
 LIBLINEAR_C = 1e8
@@ -112,7 +114,10 @@ def _liblinear(inst: nv.Instance, sol: nv.Solution) -> dict:
 def one(kind: str, V: int, m: int, d: int) -> dict:
     """Build the seeded instance, time ``solve()`` with every status forced, and report."""
     rng = np.random.default_rng(10 + V + m + d)
-    inst = one_hot(rng, V, m, d) if kind == "one-hot" else random_supported(rng, V, m, d)
+    if kind == "one-hot":
+        inst = one_hot(rng, V, m, d)
+    else:
+        inst = random_supported(rng, V, m, d, ISSUE_SEPARABLE[3] if kind == "issue-sep" else 8)
     nv.solve(random_supported(np.random.default_rng(0), 64, 32, 64), method="structured")  # JIT (cached)
     t0 = time.perf_counter()
     sol = nv.solve(inst, method="structured")
@@ -152,9 +157,18 @@ def _slope(sizes: list[int], times: list[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(times), 1)[0]) if len(sizes) > 1 else float("nan")
 
 
+def issue_separable() -> None:
+    """Issue 10's separable case (ISSUE_SEPARABLE), in its own subprocess (time and peak memory)."""
+    V, m, d, _ = ISSUE_SEPARABLE
+    r = _run("issue-sep", V, m, d)
+    print(f"{'issue-sep':9s} {V:5d} {m:6d} {d:5d} {r['n']:9d} {r['s']:8.2f} {r['mb']:7.0f}  {r['verdict']}"
+          f"  (target: ≤ 60 s, < 4096 MB)")
+
+
 def main() -> None:
     print(f"{'kind':9s} {'V':>5s} {'m':>6s} {'d':>5s} {'constr':>9s} {'solve s':>8s} {'peak MB':>7s}  verdict")
     sep = _curve("separable", SEPARABLE)
+    issue_separable()
     ns = _curve("non-sep", NON_SEPARABLE)
     print(f"log-log slope of seconds on constraints: separable {_slope(*sep):.2f}, non-separable {_slope(*ns):.2f}")
 

@@ -49,70 +49,205 @@ def project_cone(y: np.ndarray, sign_free: np.ndarray, out: np.ndarray, buf: np.
 
 
 @njit(cache=True)
-def dual_epoch(H: np.ndarray, hsq: np.ndarray, support: np.ndarray, sign_free: np.ndarray,
-               G: np.ndarray, W: np.ndarray, order: np.ndarray) -> float:
+def block_epoch(H: np.ndarray, hsq: np.ndarray, sup_ptr: np.ndarray, sup_tok: np.ndarray,
+                free_ptr: np.ndarray, free_tok: np.ndarray, G: np.ndarray, W: np.ndarray,
+                order: np.ndarray, active: np.ndarray, n_active: np.ndarray, shrink: bool) -> float:
     """One sweep of exact block steps ``g_j ← Π_{C_j}(g_j + (c_j − ℓ_j)/‖h_j‖²)``, ``c_j = −𝟙_{v∉S_j}``,
     ``ℓ_j = W h_j``, then ``W += Δg_j h_jᵀ``, over the contexts in ``order`` (contexts with
-    ``h_j = 0`` are skipped: the caller has dealt with them). ``support`` sets ``c_j``; ``sign_free``
-    marks where ``g_{j,v}`` has no sign constraint (equal to ``support`` except in the negative
-    control of tests/test_structured.py, which drops one cone constraint).
+    ``h_j = 0`` are skipped: the caller has dealt with them), restricted to each context's active
+    tokens ``active[j, :n_active[j]]``; the others stay at ``g_{j,v} = 0``.
 
-    Returns the epoch's largest ``max_v |Δg_{j,v}| ‖h_j‖²``: the size of the block step in logit
-    units (margins are 1), zero exactly at a block-wise (hence global) maximizer.
+    Supports ``S_j`` (which set ``c_j``) and the sign-free tokens (where ``g_{j,v}`` has no sign
+    constraint: ``S_j`` except in the negative controls, which drop one cone constraint) come in
+    CSR form, ``tok[ptr[j]:ptr[j+1]]``. With ``shrink``, after its step a signed token ``v`` with
+    ``g_{j,v} = 0`` before and after it whose dual gradient ``c_v − ℓ_v`` is above that of every
+    interior entry (sign-free or ``g < 0``) leaves the active set: liblinear's ``be_shrunk`` rule
+    for Crammer–Singer (Keerthi et al. 2008; its ``G < minG`` in the minimization form), i.e. the
+    margin ``ℓ_z − ℓ_v`` exceeds 1 against every interior ``z``: at the bound with a gradient
+    above the block's multiplier, so the full block step would keep ``g_{j,v} = 0`` as well. The block step is then
+    ``|active|·d`` instead of ``V·d``. Shrinking is a heuristic; exactness is restored by the
+    caller, which re-activates every token and runs a full sweep before trusting the step.
+
+    Returns the sweep's largest ``max_v |Δg_{j,v}| ‖h_j‖²`` over the active tokens: the size of
+    the block step in logit units (margins are 1), zero exactly at a block-wise (hence global)
+    maximizer when every token was active.
     """
     V, d = W.shape
+    is_sup = np.zeros(V, np.bool_)
+    is_free = np.zeros(V, np.bool_)
     y = np.empty(V)
     new = np.empty(V)
     buf = np.empty(V)
+    logits = np.empty(V)
+    grad = np.empty(V)
+    free_c = np.empty(V, np.bool_)
     worst = 0.0
     for j in order:
-        if hsq[j] == 0.0:
-            continue
+        n = n_active[j]
+        if hsq[j] == 0.0 or n <= 1:
+            continue  # a lone active token is a support token, pinned to 0 by 𝟙ᵀg = 0
         h = H[j]
-        logits = W @ h
-        for v in range(V):
-            cost = 0.0 if support[j, v] else -1.0
-            y[v] = G[j, v] + (cost - logits[v]) / hsq[j]
-        project_cone(y, sign_free[j], new, buf)
-        for v in range(V):
-            delta = new[v] - G[j, v]
+        act = active[j]
+        for t in range(sup_ptr[j], sup_ptr[j + 1]):
+            is_sup[sup_tok[t]] = True
+        for t in range(free_ptr[j], free_ptr[j + 1]):
+            is_free[free_tok[t]] = True
+        if n == V:
+            full = W @ h
+            for t in range(n):
+                logits[t] = full[act[t]]
+        else:
+            for t in range(n):
+                logits[t] = np.dot(W[act[t]], h)
+        max_grad = -np.inf
+        for t in range(n):
+            v = act[t]
+            grad[t] = (0.0 if is_sup[v] else -1.0) - logits[t]  # ∂D/∂g_{j,v}
+            y[t] = G[j, v] + grad[t] / hsq[j]
+            free_c[t] = is_free[v]
+            if free_c[t] or G[j, v] < 0.0:
+                max_grad = max(max_grad, grad[t])
+        project_cone(y[:n], free_c[:n], new[:n], buf)
+        kept = 0
+        for t in range(n):
+            v = act[t]
+            old = G[j, v]
+            delta = new[t] - old
             if delta != 0.0:
                 worst = max(worst, abs(delta) * hsq[j])
-                G[j, v] = new[v]
+                G[j, v] = new[t]
                 for k in range(d):
                     W[v, k] += delta * h[k]
+            if not (shrink and not free_c[t] and old == 0.0 and new[t] == 0.0 and grad[t] > max_grad):
+                act[kept] = v
+                kept += 1
+        n_active[j] = kept
+        for t in range(sup_ptr[j], sup_ptr[j + 1]):
+            is_sup[sup_tok[t]] = False
+        for t in range(free_ptr[j], free_ptr[j + 1]):
+            is_free[free_tok[t]] = False
     return worst
+
+
+@njit(cache=True)
+def all_active(m: int, V: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every token of every context active: ``active[j] = 0..V−1``, ``n_active[j] = V``."""
+    active = np.empty((m, V), np.int32)
+    for j in range(m):
+        for v in range(V):
+            active[j, v] = v
+    return active, np.full(m, V, np.int32)
+
+
+@njit(cache=True)
+def mask_rows(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The CSR form ``(ptr, tok)`` of the rows of a boolean m×V mask."""
+    m, V = mask.shape
+    ptr = np.zeros(m + 1, np.int64)
+    for j in range(m):
+        ptr[j + 1] = ptr[j] + mask[j].sum()
+    tok = np.empty(ptr[m], np.int64)
+    for j in range(m):
+        t = ptr[j]
+        for v in range(V):
+            if mask[j, v]:
+                tok[t] = v
+                t += 1
+    return ptr, tok
+
+
+@njit(cache=True)
+def dual_epoch(H: np.ndarray, hsq: np.ndarray, support: np.ndarray, sign_free: np.ndarray,
+               G: np.ndarray, W: np.ndarray, order: np.ndarray) -> float:
+    """:func:`block_epoch` over every token (no shrinking), with the supports and the sign-free
+    entries as dense m×V masks: the unshrunk reference sweep of the tests and negative controls."""
+    m, V = support.shape
+    sup_ptr, sup_tok = mask_rows(support)
+    free_ptr, free_tok = mask_rows(sign_free)
+    active, n_active = all_active(m, V)
+    return block_epoch(H, hsq, sup_ptr, sup_tok, free_ptr, free_tok, G, W, order, active, n_active,
+                       False)
 
 
 @njit(cache=True)
 def selected_differences(W: np.ndarray, H: np.ndarray, ctx: np.ndarray, plus: np.ndarray,
                          minus: np.ndarray) -> np.ndarray:
     """``out_t = (e_{plus_t} − e_{minus_t})ᵀ W h_{ctx_t}``: selected entries of ``W Hᵀ`` differenced,
-    O(n·d) for n triples."""
+    O(n·d) for n triples. Each logit ``(W h_j)_v`` is a dot product; the last two computed are
+    reused, since the route's triples come grouped by context with the anchor ``a_j`` on one side
+    (about half the dot products, and ``h_j`` stays in cache)."""
     n = ctx.shape[0]
-    d = H.shape[1]
     out = np.empty(n)
+    cache_tok = np.full(2, -1)  # the last two tokens whose logit was computed, most recent first
+    cache_val = np.zeros(2)
+    last_j = -1
     for t in range(n):
-        j, p, q = ctx[t], plus[t], minus[t]
-        s = 0.0
-        for k in range(d):
-            s += (W[p, k] - W[q, k]) * H[j, k]
-        out[t] = s
+        j = ctx[t]
+        if j != last_j:
+            last_j = j
+            cache_tok[:] = -1
+        out[t] = (_cached_logit(W, H[j], plus[t], cache_tok, cache_val)
+                  - _cached_logit(W, H[j], minus[t], cache_tok, cache_val))
     return out
+
+
+@njit(cache=True)
+def _cached_logit(W: np.ndarray, h: np.ndarray, v: int, cache_tok: np.ndarray, cache_val: np.ndarray
+                  ) -> float:
+    """``(W h)_v``, from the two-entry cache of selected_differences when it holds v."""
+    for i in range(2):
+        if cache_tok[i] == v:
+            return cache_val[i]
+    s = np.dot(W[v], h)  # BLAS: a strict-order loop would not vectorize
+    cache_tok[1], cache_val[1] = cache_tok[0], cache_val[0]
+    cache_tok[0], cache_val[0] = v, s
+    return s
 
 
 @njit(cache=True)
 def selected_differences_adjoint(y: np.ndarray, H: np.ndarray, ctx: np.ndarray, plus: np.ndarray,
                                  minus: np.ndarray, V: int) -> np.ndarray:
-    """The adjoint: ``Σ_t y_t (e_{plus_t} − e_{minus_t}) h_{ctx_t}ᵀ`` (V×d), O(n·d)."""
-    d = H.shape[1]
-    W = np.zeros((V, d))
+    """The adjoint: ``Σ_t y_t (e_{plus_t} − e_{minus_t}) h_{ctx_t}ᵀ`` (V×d), O(n·d). A token that
+    recurs on the same side of consecutive triples of one context (the anchor ``a_j`` of the
+    route's grouped triples) has its coefficients summed and gets one update ``W_v += c h_j``."""
+    W = np.zeros((V, H.shape[1]))
+    acc_tok, acc_c = -1, 0.0
+    cur_j, last_p, last_q = -1, -1, -1
     for t in range(ctx.shape[0]):
-        j, p, q = ctx[t], plus[t], minus[t]
-        c = y[t]
-        if c == 0.0:
-            continue
-        for k in range(d):
-            W[p, k] += c * H[j, k]
-            W[q, k] -= c * H[j, k]
+        j, p, q, c = ctx[t], plus[t], minus[t], y[t]
+        if j != cur_j:
+            if acc_tok >= 0:
+                _axpy(W[acc_tok], acc_c, H[cur_j])
+            acc_tok, cur_j, last_p, last_q = -1, j, -1, -1
+        h = H[j]
+        if p == acc_tok:
+            acc_c += c
+            _axpy(W[q], -c, h)
+        elif q == acc_tok:
+            acc_c -= c
+            _axpy(W[p], c, h)
+        else:
+            if acc_tok >= 0:
+                _axpy(W[acc_tok], acc_c, h)
+                acc_tok = -1
+            if p == last_p:
+                acc_tok, acc_c = p, c
+                _axpy(W[q], -c, h)
+            elif q == last_q:
+                acc_tok, acc_c = q, -c
+                _axpy(W[p], c, h)
+            else:
+                _axpy(W[p], c, h)
+                _axpy(W[q], -c, h)
+        last_p, last_q = p, q
+    if acc_tok >= 0:
+        _axpy(W[acc_tok], acc_c, H[cur_j])
     return W
+
+
+@njit(cache=True)
+def _axpy(w: np.ndarray, c: float, h: np.ndarray) -> None:
+    """``w += c h`` (skipped for c = 0)."""
+    if c != 0.0:
+        for k in range(h.shape[0]):
+            w[k] += c * h[k]

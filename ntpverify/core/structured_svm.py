@@ -9,7 +9,8 @@ off-support entries ``α_{j,v} = −g_{j,v}`` are the margin multipliers and the
 **Ascent.** Exact block steps (structured_kernels.dual_epoch), contexts in a seeded random order
 per epoch: the NTP form of the Crammer–Singer sequential dual method (Keerthi et al. 2008,
 liblinear ``-s 4``; like liblinear we stop on the largest block step, a KKT violation in logit
-units, but we do not shrink: every epoch visits every token, so the stopping test is exact).
+units, and shrink: tokens whose margin is clearly met leave their context's active set, and
+every token is re-activated before a step is trusted as the stopping test, so it stays exact).
 
 **Certification, separable.** When the steps are small (POLISH_STEPS; a slow ascent also at
 rationed epoch doublings, and once when its epoch budget runs out) the active set ``A`` is read
@@ -40,13 +41,15 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator
+from scipy.sparse.linalg import LinearOperator, cg
 
 from ntpverify.core.geometry import SCALE_CAP, norm_bound
 from ntpverify.core.maxmargin import ACTIVE_DUAL_RTOL, ACTIVE_SLACK, KKT_RTOL, MaxMargin
 from ntpverify.core.separability import Separability, farkas_verdict
 from ntpverify.core.status import State, Status
 from ntpverify.core.structured import (
+    REFINE_ROUNDS,
+    REFINE_TARGET,
     StructuredGeometry,
     Triples,
     Work,
@@ -55,7 +58,7 @@ from ntpverify.core.structured import (
     least_squares_multipliers,
     lsqr_refined,
 )
-from ntpverify.core.structured_kernels import dual_epoch
+from ntpverify.core.structured_kernels import all_active, block_epoch, mask_rows
 
 METHOD = "structured"
 #: Seed of the per-epoch context permutations: results are deterministic.
@@ -71,6 +74,9 @@ POLISH_STEPS = (1e-6, 1e-9, 1e-12)
 #: needs one, a nearly right one a few; far from the optimum the rounds only cost (measured: 8
 #: rounds took 8–20 s on a nearly non-separable V=64, m=128, d=32 instance without certifying).
 ACTIVE_SET_ROUNDS = 4
+#: Conjugate-gradient iterations per solve of the polish (_polish); as structured.LSQR_ITER_LIM,
+#: a well-posed warm-started solve takes far fewer, and one that needs more falls back to LSQR.
+CG_ITER_LIM = 3000
 #: Epoch budget of the ascent: at most MAX_EPOCHS and at most ASCENT_FLOPS of epochs (≈ 2·m·V·d
 #: flops each), but never fewer than MIN_EPOCHS. theory.md §9 measured 56–82 epochs on separable
 #: instances up to 500k constraints; a nearly non-separable V=64, m=128, d=32 draw (‖W^mm‖ = 68)
@@ -96,6 +102,13 @@ FARKAS_PATTERN_RTOL = 1e-6
 #: Rounds of "solve on the pattern, drop negative multipliers" (warm-started, farkas_from_direction):
 #: measured 4–6 on random non-separable draws up to V=200, m=1000; the rest is headroom.
 FARKAS_ROUNDS = 12
+#: Shrinking (liblinear's Crammer–Singer rule, structured_kernels.block_epoch): a sweep over the
+#: shrunk active sets whose step (logit units, unscaled like liblinear's gradient spread) is below
+#: ``eps_shrink``, or whose relative step reaches the next polish step, re-activates every token;
+#: ``eps_shrink`` starts at SHRINK_FIRST_STEP (liblinear: max(10·eps, 1), margins being 1) and is
+#: divided by SHRINK_DECAY at each re-activation (liblinear halves it).
+SHRINK_FIRST_STEP = 1.0
+SHRINK_DECAY = 10.0
 
 
 @dataclass(frozen=True)
@@ -145,7 +158,58 @@ def _margin_triples(sg: StructuredGeometry, W: np.ndarray, pick) -> Triples:
 def _polish(sg: StructuredGeometry, margin_rows: Triples, lam0: np.ndarray, work: Work
             ) -> tuple[np.ndarray, Triples, np.ndarray]:
     """Least-norm ``W`` with the margins of ``margin_rows`` equal to 1 and the equalities, and its
-    multipliers ``λ`` (``W = Aᵀλ``) as the least-squares correction of the estimate ``λ0``."""
+    multipliers ``λ`` with ``W = Aᵀλ``.
+
+    The least-norm solution of a consistent ``A W = b`` is ``W = Aᵀλ`` with ``A Aᵀ λ = b``, so one
+    solve gives both: conjugate gradients on ``A Aᵀ`` (Craig's method), warm-started at the
+    ascent's multipliers ``λ0``, so it only has to gain the decades between the ascent's accuracy
+    and REFINE_TARGET, and refined on the residual. The preconditioner is the exact inverse of the
+    block diagonal of ``A Aᵀ`` by context: every row of context j is ``s_t (e_{a_j} − e_{x_t})ᵀ W h_j``
+    with distinct ``x_t`` (``s = +1`` for margins, −1 for equalities), so the block is
+    ``‖h_j‖² S(I + 𝟙𝟙ᵀ)S`` with inverse ``S(I − 𝟙𝟙ᵀ/(k_j + 1))S/‖h_j‖²`` (k_j rows); what remains is
+    the coupling ``h_jᵀh_{j'}`` between contexts (measured: a few dozen iterations on random H).
+    When the solve does not converge (an inconsistent system: a wrong active set) it falls back
+    to :func:`_polish_lsqr`, whose least-squares answer the active-set rounds need."""
+    rows = margin_rows.concat(sg.eq)
+    rhs = np.concatenate([np.ones(margin_rows.n), np.zeros(sg.eq.n)])
+    V = sg.V
+
+    def normal(y: np.ndarray) -> np.ndarray:
+        work.units += rows.n  # one CG iteration: A and Aᵀ, as one LSQR iteration
+        return rows.apply(sg.H, rows.adjoint(sg.H, y, V))
+
+    op = LinearOperator((rows.n, rows.n), dtype=float, matvec=normal)
+    sign = np.concatenate([np.ones(margin_rows.n), -np.ones(sg.eq.n)])
+    shrink_by = 1.0 / (np.bincount(rows.ctx, minlength=sg.m) + 1.0)
+    inv_hsq = 1.0 / sg.hsq[rows.ctx]
+
+    def block_inverse(y: np.ndarray) -> np.ndarray:
+        return inv_hsq * (y - sign * (shrink_by * np.bincount(rows.ctx, sign * y, sg.m))[rows.ctx])
+
+    blocks = LinearOperator((rows.n, rows.n), dtype=float, matvec=block_inverse)
+    target = REFINE_TARGET * float(np.linalg.norm(rhs))
+    lam = lam0.astype(float, copy=True)
+    W = rows.adjoint(sg.H, lam, V)
+    size = float(np.linalg.norm(rhs - rows.apply(sg.H, W)))
+    for _ in range(REFINE_ROUNDS):
+        if not size > target:
+            return W, rows, lam
+        mu, _ = cg(op, rhs - rows.apply(sg.H, W), rtol=0.0, atol=0.1 * target, maxiter=CG_ITER_LIM,
+                   M=blocks)
+        lam += mu
+        W = rows.adjoint(sg.H, lam, V)
+        before, size = size, float(np.linalg.norm(rhs - rows.apply(sg.H, W)))
+        if not size < 0.5 * before:
+            break
+    if size <= target:
+        return W, rows, lam
+    return _polish_lsqr(sg, margin_rows, lam0, work)
+
+
+def _polish_lsqr(sg: StructuredGeometry, margin_rows: Triples, lam0: np.ndarray, work: Work
+                 ) -> tuple[np.ndarray, Triples, np.ndarray]:
+    """:func:`_polish` by LSQR: the least-norm least-squares ``W`` of the system (also when it is
+    inconsistent), then ``λ`` as the least-squares correction of the estimate ``λ0``."""
     rows = margin_rows.concat(sg.eq)
     rhs = np.concatenate([np.ones(margin_rows.n), np.zeros(sg.eq.n)])
     W_mm = least_norm_decoder(sg.H, rows, rhs, sg.V, work)
@@ -308,12 +372,15 @@ def _separable(sg: StructuredGeometry, mm: MaxMargin, epochs: int) -> AscentResu
     return AscentResult(sep, mm, epochs)
 
 
-def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None) -> AscentResult:
+def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None,
+                shrink: bool = True) -> AscentResult:
     """Separability and W^mm of the instance behind ``sg`` (module docstring).
 
     ``sign_free`` (m×V) marks the entries of G without a sign constraint; it defaults to the
     supports, which is Definition 3's dual. Anything else solves a different cone program, which
     certification must then reject (the negative control of tests/test_structured.py).
+    ``shrink=False`` visits every token in every sweep (the unshrunk reference of
+    tests/test_shrinking.py and of the benchmark's before/after ratio).
     """
     if sg.n_in == 0:
         return AscentResult(Separability(Status("ok", "no margin inequalities: every context has full "
@@ -324,29 +391,52 @@ def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None) -> 
     cert = zero_embedding_certificate(sg)
     if cert is not None:
         return AscentResult(cert, _follow(cert), 0)
-    sign_free = np.ascontiguousarray(sg.support if sign_free is None else sign_free)
+    return _ascend(sg, sign_free, shrink)
+
+
+def _ascend(sg: StructuredGeometry, sign_free: np.ndarray | None, shrink: bool) -> AscentResult:
+    """The ascent loop of :func:`dual_ascent`. Shrinking follows liblinear's Crammer–Singer outer
+    loop: a sweep over the shrunk active sets whose step falls below ``eps_shrink`` (or below the
+    next polish step) re-activates every token and divides ``eps_shrink`` by SHRINK_DECAY; only a
+    sweep that started with every token active may trigger the convergence polish, so the
+    stopping test is the unshrunk one."""
+    # Supports in CSR form straight from the instance (no dense m×V mask for the kernel).
+    sup_ptr = np.asarray(sg.inst.support_indptr, np.int64)
+    sup_tok = np.asarray(sg.inst.support_tokens, np.int64)
+    free_ptr, free_tok = ((sup_ptr, sup_tok) if sign_free is None
+                          else mask_rows(np.ascontiguousarray(sign_free, dtype=bool)))
     G = np.zeros((sg.m, sg.V))
     W = np.zeros((sg.V, sg.d))
+    active, n_active = all_active(sg.m, sg.V)
+    full, eps_shrink = True, SHRINK_FIRST_STEP
     rng = np.random.default_rng(SEED)
     contexts = np.flatnonzero(sg.hsq > 0.0)
     h_max = float(np.sqrt(sg.hsq.max()))
     polish_at = list(POLISH_STEPS)
     check_at, G_prev, s_prev = FARKAS_FIRST_CHECK, None, 0.0
-    mm, last_polish, work = None, 0, Work()
+    mm, last_polish, work, visited = None, 0, Work(), 0
     budget = int(min(MAX_EPOCHS, max(MIN_EPOCHS, ASCENT_FLOPS / (2.0 * sg.m * sg.V * sg.d))))
     for epoch in range(1, budget + 1):
-        step = dual_epoch(sg.H, sg.hsq, sg.support, sign_free, G, W, rng.permutation(contexts))
+        visited += int(n_active[contexts].sum())
+        step = block_epoch(sg.H, sg.hsq, sup_ptr, sup_tok, free_ptr, free_tok, G, W,
+                           rng.permutation(contexts), active, n_active, shrink)
         rel = step / (1.0 + float(np.linalg.norm(W)) * h_max)
-        crossed = bool(polish_at) and rel <= polish_at[0]
+        next_polish = polish_at[0] if polish_at else 0.0
+        crossed = full and bool(polish_at) and rel <= next_polish
         # A slowly converging ascent is also polished at epoch doublings (from 64), but only once
-        # the epochs since the last try have cost as much as that try (in LSQR iterations × rows,
-        # ≈ 4·n·d flops each, against ≈ 2·m·V·d per epoch): polishing is at most half the work.
+        # the tokens visited since the last try have cost as much as that try (in LSQR iterations
+        # × rows, ≈ 4·n·d flops each, against ≈ 2·d per visited token): polishing is at most half
+        # the work.
         stalled = (epoch == check_at and epoch >= POLISH_FIRST_DOUBLING and rel <= STALL_POLISH_STEP
-                   and (epoch - last_polish) * sg.m * sg.V >= 2 * work.units)
+                   and visited >= 2 * work.units)
+        full = not shrink
+        if shrink and (step <= eps_shrink or rel <= next_polish):
+            active, n_active = all_active(sg.m, sg.V)
+            full, eps_shrink = True, eps_shrink / SHRINK_DECAY
         if crossed or stalled:
             while polish_at and rel <= polish_at[0]:
                 polish_at.pop(0)
-            last_polish, work = epoch, Work()
+            last_polish, work, visited = epoch, Work(), 0
             mm, restart = polish_and_certify(sg, G, W, epoch, work)
             if mm.status.ok:
                 return _separable(sg, mm, epoch)
@@ -354,6 +444,9 @@ def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None) -> 
                 W_restart = restart.T @ sg.H
                 if dual_objective(sg, restart, W_restart) > dual_objective(sg, G, W):
                     G, W = restart, W_restart
+                    # the restart point may be nonzero on shrunk tokens: re-activate them all
+                    active, n_active = all_active(sg.m, sg.V)
+                    full = True
             if not polish_at and crossed:
                 break
         if epoch == check_at:
