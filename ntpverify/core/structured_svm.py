@@ -6,7 +6,7 @@ off-support entries ``α_{j,v} = −g_{j,v}`` are the margin multipliers and the
 ``β_{j,z} = g_{j,z}`` (``z ≠ a_j``) those of the equalities, in the anchor form
 ``W = Σ α_{j,v}(e_{a_j} − e_v)h_jᵀ + Σ β_{j,z}(e_z − e_{a_j})h_jᵀ`` of theory.md §2's KKT.
 
-**Ascent.** Exact block steps (structured_kernels.dual_epoch), contexts in a seeded random order
+**Ascent.** Exact block steps (structured_kernels.block_epoch), contexts in a seeded random order
 per epoch: the NTP form of the Crammer–Singer sequential dual method (Keerthi et al. 2008,
 liblinear ``-s 4``; like liblinear we stop on the largest block step, a KKT violation in logit
 units, and shrink: tokens whose margin is clearly met leave their context's active set, and
