@@ -174,11 +174,23 @@ def choose_form(V: int, m: int, d: int, H: np.ndarray | None = None) -> str:
 
 
 def _residual_numpy(Z: np.ndarray, Q: np.ndarray, pi: np.ndarray) -> None:
-    """Logits ``Z`` (…×V×m) → ``E = softmax(Z) diag(π) − Q`` in place (column-wise softmax)."""
+    """Logits ``Z`` (…×V×m) → ``E = softmax(Z) diag(π) − Q`` in place (column-wise softmax).
+
+    The anchor entry ``a`` of each column (the first ``v`` with ``e^{Z_vj − max} = 1``, the
+    largest softmax entry) is ``E_aj = (π_j − Q_aj) − Σ_{v≠a} π_j s_vj``, which is ``π_j s_aj −
+    Q_aj`` as ``s_aj = 1 − Σ_{v≠a} s_vj``. Formed directly, ``π_j s_aj`` rounds to ``π_j`` once
+    ``1 − s_aj < 2⁻⁵³`` while the off-anchor entries stay exact, and the gradient's direction is
+    lost (NGD, sign descent, Adam at margins past ~37); as a sum it keeps relative accuracy (on
+    one-hot contexts ``π_j − Q_aj = 0`` and ``E_aj`` is minus the off-anchor mass)."""
     Z -= Z.max(axis=-2, keepdims=True)  # log-sum-exp shift: every exponent ≤ 0, no overflow
     np.exp(Z, out=Z)
+    anchor = np.expand_dims((Z == 1.0).argmax(axis=-2), -2)
     Z *= pi / Z.sum(axis=-2, keepdims=True)
+    np.put_along_axis(Z, anchor, 0.0, axis=-2)
+    off = Z.sum(axis=-2, keepdims=True)  # Σ_{v≠a} π_j s_vj, v ascending
+    Qa = np.take_along_axis(np.broadcast_to(Q, Z.shape), anchor, axis=-2)
     Z -= Q
+    np.put_along_axis(Z, anchor, (pi - Qa) - off, axis=-2)  # π broadcasts as in the scaling
 
 
 def _reduced_numpy(A: np.ndarray, Z0: np.ndarray, K: np.ndarray, Q: np.ndarray, pi: np.ndarray,
@@ -319,9 +331,33 @@ if numba is not None:
         _residual_numpy."""
         V, m = Z.shape
         _softmax_scaled(Z, pi, colmax, colscale)
+        _find_anchors(Z, colmax)
+        for j in range(m):  # the anchor entry accumulates Σ_{v≠a} π_j s_vj (its own s is 1)
+            Z[int(colmax[j]), j] = 0.0
         for v in range(V):
             for j in range(m):
-                Z[v, j] = Z[v, j] * colscale[j] - Q[v, j]
+                a = int(colmax[j])
+                if v != a:
+                    t = Z[v, j] * colscale[j]
+                    Z[a, j] += t
+                    Z[v, j] = t - Q[v, j]
+        for j in range(m):
+            a = int(colmax[j])
+            Z[a, j] = (pi[j] - Q[a, j]) - Z[a, j]
+
+    @numba.njit(inline="always", **_JIT)
+    def _find_anchors(S: np.ndarray, anchor: np.ndarray) -> None:
+        """``anchor[j]`` = the first ``v`` with ``S_vj = 1`` (held as a float; 0 if there is
+        none, at NaN logits): the anchor of _residual_numpy, read before the entries are scaled."""
+        V, m = S.shape
+        for j in range(m):
+            anchor[j] = -1.0
+        for v in range(V):
+            for j in range(m):
+                if anchor[j] < 0.0 and S[v, j] == 1.0:
+                    anchor[j] = v
+        for j in range(m):
+            anchor[j] = max(anchor[j], 0.0)
 
     @numba.njit(**_JIT)
     def _residual_sparse(Z: np.ndarray, indptr: np.ndarray, cols: np.ndarray, q: np.ndarray,
@@ -336,12 +372,23 @@ if numba is not None:
         V, m = Z.shape
         colmax = np.empty(m)
         colscale = np.empty(m)
+        off = np.zeros(m)  # Σ_{v≠a} π_j s_vj, and Q at the anchor: _residual's anchor entry
+        qa = np.zeros(m)
         _softmax_scaled(Z, pi, colmax, colscale)
+        _find_anchors(Z, colmax)
         for v in range(V):
             for j in range(m):
-                Z[v, j] = Z[v, j] * colscale[j]
+                t = Z[v, j] * colscale[j]
+                Z[v, j] = t
+                if v != int(colmax[j]):
+                    off[j] += t
             for i in range(indptr[v], indptr[v + 1]):
-                Z[v, cols[i]] = Z[v, cols[i]] - q[i]
+                if v == int(colmax[cols[i]]):
+                    qa[cols[i]] = q[i]
+                else:
+                    Z[v, cols[i]] = Z[v, cols[i]] - q[i]
+        for j in range(m):
+            Z[int(colmax[j]), j] = (pi[j] - qa[j]) - off[j]
 
     @numba.njit(**_JIT)
     def _residual_compiled(Z: np.ndarray, Q: np.ndarray, pi: np.ndarray) -> None:

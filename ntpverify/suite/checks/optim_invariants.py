@@ -7,7 +7,7 @@ gradient is ``G = E H`` with ``𝟙ᵀE = 0`` (columns ``w_j(s_j − p_j)``, or 
 order in ``u = 2⁻⁵³``, that reads every step of the run (``ΔW_i = W_{i+1} − W_i``, ``g_i = ∇CE(W_i)``
 recomputed), so one bound serves the whole family without a per-optimizer table:
 
-* the gradient's rounding: ``‖G − E*H‖ ≤ u·R``, ``R = √2((V+8)‖H‖₂ + (m+2)‖H‖_F)`` (the residual's
+* the gradient's rounding: ``‖G − E*H‖ ≤ u·R``, ``R = √2(c_V‖H‖₂ + (m+2)‖H‖_F)`` (the residual's
   softmax and normalization, then the product; rounding._residual_rounding with weights of norm
   ≤ 1, which covers π and SGD's ``c_j/B``), entering the step with the coefficient
   ``c_i = max(‖ΔW_i‖/‖g_i‖, step size)`` (GD, heavy ball, SGD: ``η``; NGD: ``η/‖g_i‖``, which is why
@@ -36,7 +36,7 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.model import default_step, gradient
 from ntpverify.optim.optimizers import OPTIMIZERS, Optimizer, optimize
 from ntpverify.suite.checks.exact import as_matrix, bounded, null_directions
-from ntpverify.suite.checks.rounding import U
+from ntpverify.suite.checks.rounding import U, residual_units
 from ntpverify.suite.verdict import Verdict, first_failure, vacuous
 
 #: Steps per run: a broken update shows at the first step; the allowance grows with k.
@@ -66,7 +66,7 @@ def _resolve(inst: Instance, optimizer: Optimizer | str, params: dict | None) ->
 def _allowances(inst: Instance, opt: Optimizer, iterates: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative ``(T_k, Σ_{i<k} c_i)`` for k = 0..K, amplified by 1/(1 − β)."""
     H = inst.embeddings
-    R = math.sqrt(2.0) * ((inst.V + 8) * np.linalg.norm(H, 2) + (inst.m + 2) * np.linalg.norm(H))
+    R = math.sqrt(2.0) * (residual_units(inst.V) * np.linalg.norm(H, 2) + (inst.m + 2) * np.linalg.norm(H))
     K = max(iterates)
     T, C = np.zeros(K + 1), np.zeros(K + 1)
     for i in range(K):

@@ -48,12 +48,23 @@ def _sizes(inst: Instance, eta: float) -> tuple[float, float, float]:
     return step_norm_bound(inst, eta), float(np.linalg.norm(H, 2)), float(np.linalg.norm(H))
 
 
+def residual_units(V: int) -> int:
+    """``c_V = 3V + 14``: the computed residual column ``E_j = π_j s_j − q_j`` is within
+    ``c_V·u·π_j`` of the exact one in 2-norm, first order in u (kernels._residual).
+
+    The off-anchor entries ``t_v = π_j s_vj`` (softmax and normalization: V terms, exp within 2u)
+    are within ``(V+6)u t_v``, and ``E_vj = t_v − q_vj`` adds ``u|E_vj|``. The anchor entry is
+    ``(π_j − q_aj) − Σ_{v≠a} t_v``: the sum adds ``(V−2)u`` and inherits the ``t_v``'s errors,
+    ``(2V+4)uπ_j(1 − s_aj)`` in all, and the two subtractions ``u(π_j + |E_aj|)``. With
+    ``‖s_j‖₂ ≤ 1`` and ``‖E_j‖₂ ≤ √2π_j``: ``(V+6) + (2V+4) + 1 + 2√2 ≤ 3V + 14``."""
+    return 3 * V + 14
+
+
 def _residual_rounding(inst: Instance, eta: float) -> float:
-    """One step's residual rounding in units of u: the softmax and its normalization (V terms, exp
-    within 2u) give ``|ΔE_vj| ≤ (V+6)u π_j s_vj + u|E_vj|``, i.e. ``‖ηΔE‖ ≤ (V+8)uG``, times ``‖H‖₂``;
-    the product ``ηE·H`` (m terms) adds ``(m+2)uG‖H‖_F``."""
+    """One step's rounding in units of u: the residual's ``‖ηΔE‖_F ≤ c_V·u·η‖π‖₂ ≤ c_V·uG``
+    (:func:`residual_units`), times ``‖H‖₂``; the product ``ηE·H`` (m terms) adds ``(m+2)uG‖H‖_F``."""
     G, h2, hF = _sizes(inst, eta)
-    return G * ((inst.V + 8) * h2 + (inst.m + 2) * hF)
+    return G * (residual_units(inst.V) * h2 + (inst.m + 2) * hF)
 
 
 def _stored_and_residual(inst: Instance, eta: float, k: int, W0_norm: float) -> float:
@@ -78,7 +89,7 @@ def accumulated_rounding(inst: Instance, eta: float, k: int, W0_norm: float, Wk_
       drive a part of A that AH cancels);
     * the residual (:func:`_residual_rounding`).
 
-    Summed over i < k: ``u(k‖W_0‖ + ½k(k+1)G‖H‖₂) + k·uG((V+8)‖H‖₂ + (m+2)‖H‖_F)``. Once: the
+    Summed over i < k: ``u(k‖W_0‖ + ½k(k+1)G‖H‖₂) + k·uG(c_V‖H‖₂ + (m+2)‖H‖_F)``. Once: the
     reduced form's assembly ``W_0 + A_k H`` (``u‖W_k‖ + (m+1)u·kG‖H‖_F``) and the evaluation of the
     checked quantity from ``W_k`` and ``W_0`` (``(V+d+2)u(‖W_k‖ + ‖W_0‖)``).
     """
