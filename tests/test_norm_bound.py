@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from ntpverify.core import geometry
+from ntpverify.core import compensated, geometry
 from ntpverify.core.geometry import abs_combination_norm, combine, norm_bound, terms_per_row
 from ntpverify.core.structured import Triples
 
@@ -95,3 +95,79 @@ def test_terms_per_row_and_the_absolute_combination() -> None:
         dense[p] += abs(ct) * np.abs(H[j])
         dense[q] += abs(ct) * np.abs(H[j])
     assert abs_combination_norm(H, rows, c, 3) == pytest.approx(np.linalg.norm(dense), rel=1e-15)
+
+
+# --- the compensated evaluation (compensated.py) ------------------------------------------------
+
+
+def long_cancelling(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """n terms on V = 3 tokens, d = 2, each paired with its negation perturbed in the last bit: the
+    exact C H is ~1e-16·n of |C||H|, and the plain allowance γ_n of |C||H| dwarfs it."""
+    rng = np.random.default_rng(seed)
+    m, V, d = 5, 3, 2
+    H = rng.standard_normal((m, d))
+    H *= 1.5 / np.linalg.norm(H, axis=1).max()
+    j = np.tile(rng.integers(0, m, n // 2), 2)
+    p = np.tile(rng.integers(0, 2, n // 2), 2)
+    q = np.full(n, 2)
+    c = rng.uniform(0.5, 2.0, n // 2)
+    c = np.concatenate([c, -np.nextafter(c, np.inf)])
+    return H, np.stack([j, p, q], axis=1).astype(np.int64), c, V
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dot2_is_within_its_error_bound_entrywise(seed: int) -> None:
+    """``|res − C H| ≤ u|C H| + γ_n²|C||H|`` entrywise (Ogita–Rump–Oishi Prop. 5.5), exactly."""
+    H, rows, c, V = long_cancelling(seed, 400)
+    res, A = compensated.combination_dot2(H, rows, c, V)
+    n = terms_per_row(rows, V)
+    for v in range(V):
+        for i in range(H.shape[1]):
+            exact = sum((Fraction(ct) * Fraction(float(H[j, i])) * ((p == v) - (q == v))
+                         for (j, p, q), ct in zip(rows.tolist(), c.tolist(), strict=True)), Fraction(0))
+            err = abs(Fraction(float(res[v, i])) - exact)
+            assert err <= Fraction(geometry.UNIT_ROUNDOFF) * abs(exact) + Fraction(geometry.gamma(n) ** 2) * Fraction(
+                float(A[v, i])) * 2
+
+
+def test_long_rows_are_certified_through_dot2_and_never_overstated() -> None:
+    """With 2·10⁴ terms a row the plain allowance caps the bound below 10¹² while the exact ‖C H‖
+    allows ~10¹⁴; the compensated bound gets there and stays below hmax/‖C H‖ (exact)."""
+    H, rows, c, V = long_cancelling(0, 20_000)
+    exact = math.sqrt(exact_norm_sq(H, rows, c, V))
+    hmax = float(np.linalg.norm(H, axis=1).max())
+    combined = evaluations(H, rows, c, V)["structured"]
+    plain = norm_bound(H, rows, c, combined, V, needed=0.0)
+    best = norm_bound(H, rows, c, combined, V)
+    assert plain < geometry.SCALE_CAP < best <= hmax / exact
+    assert best <= geometry.rounding_ceiling(H, rows, c, V)
+
+
+def test_a_dot2_without_its_error_terms_is_caught(monkeypatch) -> None:
+    """The negative control: a 'compensated' evaluation that is the plain sum (the γ_n² allowance
+    then covers nothing) overstates the bound on some cancelling draw."""
+    def plain(H, rows, coeffs, V):
+        return evaluations(H, rows, coeffs, V)["structured"](H), abs_combination_matrix(H, rows, coeffs, V)
+    monkeypatch.setattr(geometry, "combination_dot2", plain)
+    overstated = 0
+    for seed in range(20):
+        H, rows, c, V = draw(seed, cancel=True)
+        exact = math.sqrt(exact_norm_sq(H, rows, c, V))
+        hmax = float(np.linalg.norm(H, axis=1).max())
+        overstated += exact > 0 and norm_bound(H, rows, c, evaluations(H, rows, c, V)["dense"], V) > hmax / exact
+    assert overstated > 0
+
+
+def abs_combination_matrix(H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray, V: int) -> np.ndarray:
+    out = np.zeros((V, H.shape[1]))
+    for (j, p, q), ct in zip(rows.tolist(), coeffs.tolist(), strict=True):
+        out[p] += abs(ct) * np.abs(H[j])
+        out[q] += abs(ct) * np.abs(H[j])
+    return out
+
+
+def test_dot2_declines_products_that_may_underflow() -> None:
+    H = np.array([[1.0, 2.0 ** -1000]])
+    rows = np.array([[0, 0, 1]])
+    assert compensated.combination_dot2(H, rows, np.array([2.0 ** -10]), 2) is None
+    assert compensated.combination_dot2(H[:, :1], rows, np.array([2.0 ** -10]), 2) is not None

@@ -22,6 +22,8 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from ntpverify.core import compensated
+from ntpverify.core.compensated import combination_dot2
 from ntpverify.core.instance import Instance
 
 #: Relative rank tolerance for the SVDs of H and of the equality system. Rounding in the inputs and
@@ -308,10 +310,14 @@ def abs_combination_norm(H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray, V:
 
 
 def norm_bound(H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray,
-               combined: Callable[[np.ndarray], np.ndarray], V: int | None = None) -> float:
+               combined: Callable[[np.ndarray], np.ndarray], V: int | None = None,
+               needed: float = math.inf) -> float:
     """:func:`combination_bound` given ``combined(H')``, the combination ``C H'`` of the rows
     (``rows`` n×3, term t = ``coeffs[t]·(e_plus − e_minus) h_ctxᵀ``) for any H'; ``V`` defaults to
-    ``max token + 1``.
+    ``max token + 1``. When that proves less than ``needed`` and the rounding allowance, not the
+    computed ``‖C H‖``, is what limits it, ``C H`` is evaluated again in compensated arithmetic
+    (compensated.py: the allowance falls from ``γ_n`` to ``γ_n²`` of ``‖|C||H|‖``) and the better
+    of the two proofs is returned.
 
     ``C H`` is evaluated on ``H`` scaled by a power of two to max ``‖h_j‖ ∈ [1, 2)`` (used only when
     scaling back reproduces H exactly, i.e. nothing was lost to subnormals), plus an allowance for
@@ -326,20 +332,62 @@ def norm_bound(H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray,
     n_max√(V d)·2^{−1074}``, ``n_max`` from :func:`terms_per_row`. The computed norms and the
     final sum and quotient err by relative ≤ γ_{N}, N = n_max + m + V·d + 8; the allowance is
     doubled and the total size multiplied by ``1 + 2γ_N`` to cover them."""
-    norms = np.linalg.norm(H, axis=1)
-    hmax = float(norms.max()) if norms.size else 0.0
-    if not hmax > 0:
+    e = _Evaluation(H, rows, coeffs, V)
+    if e.hmax == 0.0:
         return math.inf  # every h_j = 0: ⟨W, C H⟩ = 0 < 1 for every W
-    rows = np.asarray(rows, dtype=np.intp).reshape(-1, 3)
-    if V is None:
-        V = int(rows[:, 1:].max()) + 1 if rows.size else 1
-    k = 1 - math.frexp(hmax)[1]
-    Hs = np.ldexp(H, k)
-    if k < 0 and not np.array_equal(np.ldexp(Hs, -k), H):
-        k, Hs = 0, H  # scaling down lost subnormal bits: evaluate on H itself
-    n_max = terms_per_row(rows, V)
-    N = n_max + H.shape[0] + V * H.shape[1] + 8
-    allowance = 2.0 * (gamma(n_max) * abs_combination_norm(Hs, rows, coeffs, V)
-                       + n_max * math.sqrt(V * H.shape[1]) * 2.0 ** -1074)
-    size = (float(np.linalg.norm(combined(Hs))) + allowance) * (1.0 + 2.0 * gamma(N))
-    return math.inf if size == 0.0 else math.ldexp(hmax, k) / size
+    computed = float(np.linalg.norm(combined(e.Hs)))
+    size = (computed + e.allowance) * (1.0 + 2.0 * gamma(e.N))
+    if e.hmax < needed * size and e.allowance > computed:
+        dot2 = combination_dot2(e.Hs, e.rows, coeffs, e.V)
+        if dot2 is not None:
+            size = min(size, e.compensated_size(float(np.linalg.norm(dot2[0])), float(np.linalg.norm(dot2[1]))))
+    return math.inf if size == 0.0 else e.hmax / size
+
+
+def rounding_ceiling(H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray, V: int | None = None) -> float:
+    """The most :func:`norm_bound` can prove with these terms: its value were the computed ``C H``
+    zero, so that only the rounding allowance remains (compensated where Dot2 applies to every
+    product: no nonzero ``|c_t h_{j,i}|`` below 2⁻⁹⁶⁰, checked on the extreme magnitudes). A
+    certificate whose bound is near it cannot be improved by refining its coefficients."""
+    e = _Evaluation(H, rows, coeffs, V)
+    if e.hmax == 0.0:
+        return math.inf
+    size = e.allowance * (1.0 + 2.0 * gamma(e.N))
+    c, h = np.abs(coeffs[coeffs != 0]), np.abs(e.Hs[e.Hs != 0])
+    if c.size and h.size and float(c.min()) * float(h.min()) >= compensated.TINY:
+        A = abs_combination_norm(e.Hs, e.rows, coeffs, e.V) * (1.0 + gamma(e.N))
+        size = min(size, e.compensated_size(0.0, A))
+    return math.inf if size == 0.0 else e.hmax / size
+
+
+class _Evaluation:
+    """What norm_bound's derivation fixes before any evaluation of ``C H``: the power-of-two scaling
+    ``Hs = 2^k H`` (``hmax`` is ``2^k max‖h_j‖``, the numerator of the bound), ``n_max``, ``N`` and
+    the plain rounding allowance."""
+
+    def __init__(self, H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray, V: int | None) -> None:
+        norms = np.linalg.norm(H, axis=1)
+        hmax = float(norms.max()) if norms.size else 0.0
+        self.rows = np.asarray(rows, dtype=np.intp).reshape(-1, 3)
+        self.V = V if V is not None else (int(self.rows[:, 1:].max()) + 1 if self.rows.size else 1)
+        self.hmax, self.Hs = 0.0, H
+        if not hmax > 0:
+            return
+        k = 1 - math.frexp(hmax)[1]
+        Hs = np.ldexp(H, k)
+        if k < 0 and not np.array_equal(np.ldexp(Hs, -k), H):
+            k, Hs = 0, H  # scaling down lost subnormal bits: evaluate on H itself
+        self.hmax, self.Hs = math.ldexp(hmax, k), Hs
+        self.n_max = terms_per_row(self.rows, self.V)
+        self.N = self.n_max + H.shape[0] + self.V * H.shape[1] + 8
+        self.allowance = 2.0 * (gamma(self.n_max) * abs_combination_norm(Hs, self.rows, coeffs, self.V)
+                                + self.n_max * math.sqrt(self.V * H.shape[1]) * 2.0 ** -1074)
+
+    def compensated_size(self, res_norm: float, abs_norm: float) -> float:
+        """An upper bound on ``‖C Hs‖_F`` from the norm of its Dot2 evaluation ``res``: entrywise
+        ``|C Hs| ≤ (|res| + γ_n²|C||Hs|)/(1 − u)`` (compensated.py), ``|C||Hs| ≤ A/(1 − γ_n)`` with
+        ``abs_norm = ‖A‖``, A the computed absolute sums, and n ≤ n_max; the norms and the sum err
+        by ≤ γ_N relative, as in :func:`norm_bound`."""
+        g = gamma(self.n_max)
+        size = (res_norm + g * g / (1.0 - g) * abs_norm) / (1.0 - UNIT_ROUNDOFF)
+        return size * (1.0 + 2.0 * gamma(self.N))

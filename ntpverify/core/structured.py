@@ -349,8 +349,8 @@ def compatibility_structured(sg: StructuredGeometry) -> Compatibility:
     defect = combination_defect(sg.H, sg.eq, y, sg.V)
     # as compatibility.compatibility_of: every solution has ‖W‖·max‖h_j‖ ≥ bound; decide only
     # beyond the cap relative to the log-ratios' size
-    bound = norm_bound(sg.H, sg.eq.array(), y, partial(sg.eq.adjoint, y=y, V=sg.V), sg.V)
     cap = SCALE_CAP * max(1.0, float(np.abs(b).max()))
+    bound = norm_bound(sg.H, sg.eq.array(), y, partial(sg.eq.adjoint, y=y, V=sg.V), sg.V, needed=cap)
     if not bound > cap:
         return Compatibility(Status("inconclusive", f"the incompatibility certificate proves only that "
                                     f"every solution has ‖W‖·max‖h_j‖ ≥ {bound:.3g} (not above {cap:.3g})"),

@@ -43,7 +43,7 @@ from functools import partial
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
 
-from ntpverify.core.geometry import SCALE_CAP, norm_bound
+from ntpverify.core.geometry import SCALE_CAP, norm_bound, rounding_ceiling
 from ntpverify.core.maxmargin import ACTIVE_DUAL_RTOL, ACTIVE_SLACK, KKT_RTOL, MaxMargin
 from ntpverify.core.separability import Separability, farkas_verdict
 from ntpverify.core.status import State, Status
@@ -342,16 +342,16 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
         y[:n_a] /= y[:n_a].sum()
         defect = combination_defect(sg.H, rows, y, V)
         eps = float(np.linalg.norm(rows.adjoint(sg.H, y, V)))
-        bound = norm_bound(sg.H, rows.array(), y, partial(rows.adjoint, y=y, V=V), V)
+        bound = norm_bound(sg.H, rows.array(), y, partial(rows.adjoint, y=y, V=V), V, needed=SCALE_CAP)
         how = f"recession direction of {epochs} epochs of dual ascent"
         if bound > SCALE_CAP:
             return _infeasible(rows, y, defect, eps, how, bound)
-        # norm_bound adds a rounding allowance γ_{n_max}‖|C||H|‖ to the computed ‖G H‖;
-        # its bound with ‖G H‖ = 0 is the ceiling any certificate on this pattern can prove. When
-        # the computed defect is already below the allowance (bound ≥ ceiling/2) more ascent or
-        # refinement cannot lift the bound above SCALE_CAP: stop with the inconclusive verdict
-        # that states it, instead of ascending to the epoch budget.
-        ceiling = norm_bound(sg.H, rows.array(), y, lambda _: np.zeros(1), V)
+        # norm_bound adds a rounding allowance to the computed ‖G H‖; with ‖G H‖ = 0 it is the
+        # ceiling any certificate on this pattern can prove. When the computed defect is already
+        # below the allowance (bound ≥ ceiling/2) more ascent or refinement cannot lift the bound
+        # above SCALE_CAP: stop with the inconclusive verdict that states it, instead of
+        # ascending to the epoch budget.
+        ceiling = rounding_ceiling(sg.H, rows.array(), y, V)
         if bound >= 0.5 * ceiling:
             return _infeasible(rows, y, defect, eps, f"{how}; with {rows.n} terms its rounding allowance "
                                f"caps the provable bound at {ceiling:.3g}", bound)
