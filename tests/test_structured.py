@@ -12,6 +12,7 @@ from ntpverify.core.sampling import KINDS, random_instance
 from ntpverify.core.solution import AUTO_DENSE_MAX_CONSTRAINTS
 from ntpverify.core.structured import StructuredGeometry, Triples
 from ntpverify.core.structured_kernels import dual_epoch
+from ntpverify.core import structured_svm
 from ntpverify.core.structured_svm import dual_ascent, kkt_residuals
 
 CASE_FILES = sorted(data.DIR.glob("*.json"))
@@ -265,3 +266,34 @@ def test_structured_route_never_allocates_a_dense_constraint_matrix():
     tracemalloc.stop()
     assert sol.mm.status.ok
     assert peak < 40e6
+
+
+def test_a_certificate_found_on_a_subset_of_contexts_certifies_the_instance():
+    """m = 200 ≫ d = 4: the certificate comes from the SUBSET_FACTOR·d contexts carrying most of the
+    recession direction; mapped back to the instance's contexts it passes the independent
+    term-by-term check on the instance's H, and the dense route agrees."""
+    inst = _supported(3, 8, 200, 4, 3)
+    sol = nv.solve(inst, method="structured")
+    assert sol.separable is False and "contexts that carry most" in sol.sep.status.reason
+    rows = sol.sep.farkas_rows
+    assert np.unique(rows[:, 0]).size <= 4 * structured_svm.SUBSET_FACTOR * inst.d
+    assert recheck_farkas(inst, rows, sol.sep.farkas_y) <= 1e-12
+    assert nv.solve(inst, method="nnls").separable is False
+
+
+def test_a_subset_certificate_mapped_to_the_wrong_contexts_is_not_accepted(monkeypatch):
+    """The negative control: a sub-instance whose contexts are not the ones it claims (its H rows
+    reversed) yields a combination that is no certificate on the instance; the verification on the
+    instance's H rejects it and the whole-instance route decides instead."""
+    real = structured_svm.drop_contexts
+
+    def shuffled(inst, drop, name=None):
+        sub = real(inst, drop, name)
+        return nv.Instance(sub.embeddings[::-1].copy(), sub.weights, sub.next_token_probs)
+
+    monkeypatch.setattr(structured_svm, "drop_contexts", shuffled)
+    inst = _supported(3, 8, 200, 4, 3)
+    sol = nv.solve(inst, method="structured")
+    assert "contexts that carry most" not in sol.sep.status.reason
+    assert sol.separable is False
+    assert recheck_farkas(inst, sol.sep.farkas_rows, sol.sep.farkas_y) <= 1e-12

@@ -177,7 +177,7 @@ def least_squares_multipliers(H: np.ndarray, rows: Triples, W: np.ndarray,
 def combination_defect(H: np.ndarray, rows: Triples, y: np.ndarray, V: int) -> float:
     """``‖Σ_t y_t (e_plus − e_minus) h_jᵀ‖ / (√2 Σ_t |y_t| ‖h_{j_t}‖)``, the relative defect of a
     certificate, exactly as compatibility.certificate_defect computes it, but structurally."""
-    scale = np.sqrt(2.0) * float(np.sum(np.abs(y) * np.linalg.norm(H[rows.ctx], axis=1)))
+    scale = np.sqrt(2.0) * float(np.sum(np.abs(y) * np.linalg.norm(H, axis=1)[rows.ctx]))  # no n×d gather
     return float(np.linalg.norm(rows.adjoint(H, y, V)) / scale) if scale > 0 else 0.0
 
 

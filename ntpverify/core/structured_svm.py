@@ -44,6 +44,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
 
 from ntpverify.core.geometry import SCALE_CAP, norm_bound, rounding_ceiling
+from ntpverify.core.instance import drop_contexts
 from ntpverify.core.maxmargin import ACTIVE_DUAL_RTOL, ACTIVE_SLACK, KKT_RTOL, MaxMargin
 from ntpverify.core.separability import Separability, farkas_verdict
 from ntpverify.core.status import State, Status
@@ -102,6 +103,19 @@ FARKAS_PATTERN_RTOL = 1e-6
 #: Rounds of "solve on the pattern, drop negative multipliers" (warm-started, farkas_from_direction):
 #: measured 4–6 on random non-separable draws up to V=200, m=1000; the rest is headroom.
 FARKAS_ROUNDS = 12
+#: Each round's correction stops at ``‖G H‖ ≤ FARKAS_SLACK·max‖h_j‖/SCALE_CAP`` (absolute, not
+#: relative to the round's own residual): a hundredth of what a bound above SCALE_CAP needs. Solving
+#: every round to LSQR's relative floor cost 2–3× the iterations (measured V=400, m=2000, d=64:
+#: rounds from ‖b‖ = 4e-9 to 6e-19, the certificate then at ε = 1.6e-17 where 1e-14 proves the cap).
+FARKAS_SLACK = 1e-2
+#: A certificate is first sought on the ``SUBSET_FACTOR·d`` contexts that carry most of the
+#: recession direction (farkas_from_subset), doubling while that is at most half the contexts: a
+#: sub-instance's ascent and LSQR cost in proportion to its context count.
+SUBSET_FACTOR = 4
+#: A sub-instance is only asked for a certificate: its ascent stops at the first Farkas check
+#: (FARKAS_FIRST_CHECK doublings) where Σα does not grow, or after this many epochs, unpolished
+#: (a separable subset's W^mm is of no use; polishing one cost 80 s of 115 on V=400, m=2000, d=64).
+SUBSET_EPOCHS = 64
 #: Shrinking (liblinear's Crammer–Singer rule, structured_kernels.block_epoch): a sweep over the
 #: shrunk active sets whose step (logit units, unscaled like liblinear's gradient spread) is below
 #: ``eps_shrink``, or whose relative step reaches the next polish step, re-activates every token;
@@ -302,6 +316,35 @@ def zero_embedding_certificate(sg: StructuredGeometry) -> Separability | None:
     return _infeasible(rows, np.ones(1), 0.0, 0.0, f"context {j} has h_j = 0")
 
 
+def farkas_from_subset(sg: StructuredGeometry, D: np.ndarray) -> Separability | None:
+    """A Farkas certificate found on a sub-instance, or None. If the contexts J alone are not
+    separable, neither is the instance (a W meeting Definition 2 for every context meets it on J),
+    and the sub-instance's certificate, its contexts mapped back, is one of the instance: it is
+    verified on the instance's H as any other (farkas_from_direction's bound). J is the
+    ``SUBSET_FACTOR·d`` contexts with the largest mass ``Σ_v |D_jv|`` of the recession-direction
+    estimate ``D``, doubled while ``|J| ≤ m/2`` as long as the sub-instance yields no certificate
+    (its ascent runs in _ascend's ``certificate_only`` mode); then the caller goes on with the
+    whole instance."""
+    order = np.argsort(-np.abs(D).sum(axis=1), kind="stable")
+    size = SUBSET_FACTOR * sg.d
+    while 0 < size <= sg.m // 2:
+        keep = np.sort(order[:size])
+        sub = _ascend(StructuredGeometry(drop_contexts(sg.inst, order[size:])), None, True, False,
+                      certificate_only=True)
+        if sub.sep.separable is False and sub.sep.farkas_rows is not None and sub.sep.farkas_y is not None:
+            r = sub.sep.farkas_rows
+            rows = Triples(keep[r[:, 0]].astype(np.intp), r[:, 1].astype(np.intp), r[:, 2].astype(np.intp))
+            y = sub.sep.farkas_y
+            eps = float(np.linalg.norm(rows.adjoint(sg.H, y, sg.V)))
+            bound = norm_bound(sg.H, rows.array(), y, partial(rows.adjoint, y=y, V=sg.V), sg.V,
+                               needed=SCALE_CAP)
+            return _infeasible(rows, y, combination_defect(sg.H, rows, y, sg.V), eps,
+                               f"found on the {size} of {sg.m} contexts that carry most of the recession "
+                               f"direction, {sub.epochs} epochs of dual ascent there", bound)
+        size *= 2
+    return None
+
+
 def _farkas_operator(sg: StructuredGeometry, rows: Triples, n_margin: int) -> LinearOperator:
     """``δ ↦ (vec(Aᵀδ), 𝟙ᵀδ_α)``: the correction δ must cancel ``G H`` and keep ``𝟙ᵀα = 1``."""
     V, d = sg.V, sg.d
@@ -326,6 +369,7 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
     j, v = np.nonzero(alpha > FARKAS_PATTERN_RTOL * alpha.max(initial=0.0))
     y = np.concatenate([alpha[j, v], D[sg.eq.ctx, sg.eq.plus]])
     V = sg.V
+    hmax = float(np.linalg.norm(sg.H, axis=1).max())
     for _ in range(FARKAS_ROUNDS):
         n_a = j.size
         if n_a == 0 or not y[:n_a].sum() > 0.0:
@@ -333,7 +377,8 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
         margin_rows = Triples(j.astype(np.intp), sg.anchors[j].astype(np.intp), v.astype(np.intp))
         rows = margin_rows.concat(sg.eq)
         y = y / y[:n_a].sum()
-        y += lsqr_refined(_farkas_operator(sg, rows, n_a), np.append(-rows.adjoint(sg.H, y, V).ravel(), 0.0))
+        y += lsqr_refined(_farkas_operator(sg, rows, n_a), np.append(-rows.adjoint(sg.H, y, V).ravel(), 0.0),
+                          scale=FARKAS_SLACK * hmax / (SCALE_CAP * REFINE_TARGET))
         negative = y[:n_a] < 0.0
         if negative.any():
             keep = np.concatenate([~negative, np.ones(sg.eq.n, dtype=bool)])
@@ -373,14 +418,15 @@ def _separable(sg: StructuredGeometry, mm: MaxMargin, epochs: int) -> AscentResu
 
 
 def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None,
-                shrink: bool = True) -> AscentResult:
+                shrink: bool = True, subsets: bool = True) -> AscentResult:
     """Separability and W^mm of the instance behind ``sg`` (module docstring).
 
     ``sign_free`` (m×V) marks the entries of G without a sign constraint; it defaults to the
     supports, which is Definition 3's dual. Anything else solves a different cone program, which
     certification must then reject (the negative control of tests/test_structured.py).
     ``shrink=False`` visits every token in every sweep (the unshrunk reference of
-    tests/test_shrinking.py and of the benchmark's before/after ratio).
+    tests/test_shrinking.py and of the benchmark's before/after ratio). ``subsets=False`` seeks
+    Farkas certificates on the whole instance only (farkas_from_subset's own sub-instances).
     """
     if sg.n_in == 0:
         return AscentResult(Separability(Status("ok", "no margin inequalities: every context has full "
@@ -391,15 +437,17 @@ def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None,
     cert = zero_embedding_certificate(sg)
     if cert is not None:
         return AscentResult(cert, _follow(cert), 0)
-    return _ascend(sg, sign_free, shrink)
+    return _ascend(sg, sign_free, shrink, subsets and sign_free is None)
 
 
-def _ascend(sg: StructuredGeometry, sign_free: np.ndarray | None, shrink: bool) -> AscentResult:
+def _ascend(sg: StructuredGeometry, sign_free: np.ndarray | None, shrink: bool,
+            subsets: bool, certificate_only: bool = False) -> AscentResult:
     """The ascent loop of :func:`dual_ascent`. Shrinking follows liblinear's Crammer–Singer outer
     loop: a sweep over the shrunk active sets whose step falls below ``eps_shrink`` (or below the
     next polish step) re-activates every token and divides ``eps_shrink`` by SHRINK_DECAY; only a
     sweep that started with every token active may trigger the convergence polish, so the
-    stopping test is the unshrunk one."""
+    stopping test is the unshrunk one. ``certificate_only`` (farkas_from_subset) never polishes and
+    gives up, inconclusive, at the first Farkas check without growth or after SUBSET_EPOCHS."""
     # Supports in CSR form straight from the instance (no dense m×V mask for the kernel).
     sup_ptr = np.asarray(sg.inst.support_indptr, np.int64)
     sup_tok = np.asarray(sg.inst.support_tokens, np.int64)
@@ -416,6 +464,8 @@ def _ascend(sg: StructuredGeometry, sign_free: np.ndarray | None, shrink: bool) 
     check_at, G_prev, s_prev = FARKAS_FIRST_CHECK, None, 0.0
     mm, last_polish, work, visited = None, 0, Work(), 0
     budget = int(min(MAX_EPOCHS, max(MIN_EPOCHS, ASCENT_FLOPS / (2.0 * sg.m * sg.V * sg.d))))
+    if certificate_only:
+        budget, polish_at = SUBSET_EPOCHS, []
     for epoch in range(1, budget + 1):
         visited += int(n_active[contexts].sum())
         step = block_epoch(sg.H, sg.hsq, sup_ptr, sup_tok, free_ptr, free_tok, G, W,
@@ -428,7 +478,7 @@ def _ascend(sg: StructuredGeometry, sign_free: np.ndarray | None, shrink: bool) 
         # × rows, ≈ 4·n·d flops each, against ≈ 2·d per visited token): polishing is at most half
         # the work.
         stalled = (epoch == check_at and epoch >= POLISH_FIRST_DOUBLING and rel <= STALL_POLISH_STEP
-                   and visited >= 2 * work.units)
+                   and visited >= 2 * work.units and not certificate_only)
         full = not shrink
         if shrink and (step <= eps_shrink or rel <= next_polish):
             active, n_active = all_active(sg.m, sg.V)
@@ -452,11 +502,16 @@ def _ascend(sg: StructuredGeometry, sign_free: np.ndarray | None, shrink: bool) 
         if epoch == check_at:
             s = float(G[sg.support].sum())  # Σα, since every column of G sums to zero
             if G_prev is not None and s > FARKAS_GROWTH * s_prev:
-                sep = farkas_from_direction(sg, (G - G_prev) / (s - s_prev), epoch)
+                D = (G - G_prev) / (s - s_prev)
+                sep = farkas_from_subset(sg, D) if subsets else None
+                if sep is None or sep.separable is not False:
+                    sep = farkas_from_direction(sg, D, epoch)
                 if sep is not None:
                     return AscentResult(sep, _follow(sep), epoch)
+            elif G_prev is not None and certificate_only:
+                break
             G_prev, s_prev, check_at = G.copy(), s, 2 * check_at
-    if last_polish < epoch:
+    if last_polish < epoch and not certificate_only:
         # The budget ran out between tries: the ascent's last point gets one.
         mm = certify_max_margin(sg, G, W, epoch)
         if mm.status.ok:
