@@ -6,10 +6,11 @@ against ``nv.optimize`` and ``ntpverify.optim`` (issue 12), exactly as GD ones a
 ``reports/counterexamples/<name>/`` that ``ntpverify replay`` fails again.
 
 Limit statements are stated in finite-step form (k steps, a tolerance), as a search can only check
-those. Directions are compared through the part of W the logits see, ``C W P_H`` (``C`` removes
-each column's mean, ``P_H`` projects the rows onto ``span{h_j}``): W and ``C W P_H`` give the same
-softmax on every context, and Adam, which keeps neither 𝟙ᵀW nor the null directions (it acts
-entrywise), would otherwise be "refuted" by parts of W no prediction depends on.
+those; "started on W^mm, stays on it" is the form that needs no rate constant. Directions are
+compared through the part of W the logits see, ``C W P_H`` (``C`` removes each column's mean,
+``P_H`` projects the rows onto ``span{h_j}``): W and ``C W P_H`` give the same softmax on every
+context, and Adam, which keeps neither 𝟙ᵀW nor the null directions (it acts entrywise), would
+otherwise be "refuted" by parts of W no prediction depends on.
 """
 
 import numpy as np
@@ -21,8 +22,14 @@ from ntpverify.suite.strategies import instances
 
 #: One-hot supports (P3's setting, where the literature claims L1–L3 live), small shapes.
 ONE_HOT = instances(supports="one_hot", max_V=5, max_m=5, max_d=5)
-#: The direction tolerance: claim L3's (heavy ball), twice the largest limit error measured for it.
-DIRECTION_TOL = 0.2
+#: The start: W^mm scaled to logit margins ≥ 20, where every off-support softmax mass is ≤ e^{-20}.
+SCALE = 20.0
+#: How far the direction may drift in STEPS steps: heavy ball's total displacement is at most
+#: STEPS·η/(1 − β)·‖∇CE‖ with ‖∇CE‖ ≤ 2(V − 1)e^{-20}·max‖h_j‖ there, and 1 − cos is quadratic
+#: in it (measured: ≤ 3.5e-11 over 209 drawn instances); Adam moves every entry by about lr per
+#: step whatever the gradient's size (measured: up to 1.6e-2, above 1e-3 on 27% of them).
+DRIFT_TOL = 1e-3
+STEPS = 4000
 
 
 def seen_by_logits(inst, W):
@@ -41,17 +48,23 @@ def unit_step(inst, scale):
     return scale / float(np.linalg.norm(inst.embeddings, axis=1).max())
 
 
-@nv.conjecture(strategy=ONE_HOT)
-def heavy_ball_direction_approaches_w_mm(inst):
-    """Heavy ball (η = 1/λ_max, β = 0.9) from 0 on one-hot data is within 1 − cos ≤ 0.2 of the
-    W^mm direction after 4000 steps (claim L3, in finite-step form: GD's slow 1/log k rate is
-    why the tolerance is L3's and not smaller)."""
+def drift_from_w_mm(inst, optimizer):
+    """``1 − cos(C W_k P_H, W^mm)`` after STEPS steps of ``optimizer`` from ``W_0 = SCALE·W^mm``."""
     W_mm = nv.w_mm(inst)
     assume(W_mm is not None)  # one-hot but not separable: no W^mm
-    W = nv.optimize(inst, 4000, HeavyBall(nv.default_step(inst), 0.9), checkpoints=[4000]).W
-    error = 1.0 - cosine(seen_by_logits(inst, W), W_mm)
-    nv.target(error, label="1 - cos(W_k, W_mm)")
-    assert error <= DIRECTION_TOL, f"1 - cos(W_4000, W^mm) = {error:.4f}"
+    W = nv.optimize(inst, STEPS, optimizer, W0=SCALE * W_mm, checkpoints=[STEPS]).W
+    drift = 1.0 - cosine(seen_by_logits(inst, W), W_mm)
+    nv.target(drift, label="1 - cos(W_k, W_mm)")
+    return drift
+
+
+@nv.conjecture(strategy=ONE_HOT)
+def heavy_ball_stays_on_w_mm(inst):
+    """Heavy ball (η = 1/λ_max, β = 0.9) started on the W^mm direction (W_0 = 20·W^mm) stays on
+    it: 1 − cos(W_k, W^mm) ≤ 1e-3 after 4000 steps on one-hot data. A finite-step consequence
+    of claim L3 (W^mm is heavy ball's limit direction, like GD's) that needs no rate constant."""
+    drift = drift_from_w_mm(inst, HeavyBall(nv.default_step(inst), 0.9))
+    assert drift <= DRIFT_TOL, f"1 - cos(W_4000, W^mm) = {drift:.3e}"
 
 
 @nv.conjecture
@@ -67,19 +80,14 @@ def ngd_keeps_zero_column_sums(inst):
 
 
 @nv.conjecture(strategy=ONE_HOT)
-def adam_tiny_eps_heads_for_the_w_mm_direction(inst):
-    """False: Adam with ε = 1e-16 (lr = 0.01/max‖h_j‖₁, β = (0.9, 0.999)) from 0 on one-hot data
-    heads for the W^mm direction (the paper's figure-5 remark): 1 − cos(W_k, W^mm) does not grow
-    from k = 2000 to k = 8000. With ε negligible Adam is close to sign descent, whose limit is the
-    ℓ∞ max-margin face (Zhang, Zou & Cao 2024), not the ℓ2 one."""
-    W_mm = nv.w_mm(inst)
-    assume(W_mm is not None)
+def adam_tiny_eps_stays_on_w_mm(inst):
+    """False: Adam with ε = 1e-16 (lr = 0.01/max‖h_j‖₁, β = (0.9, 0.999)) started on the W^mm
+    direction stays on it, the statement heavy ball satisfies above (the paper's figure-5 remark
+    says Adam shares GD's bias). Adam's step has size about lr in every entry however small the
+    gradient: it moves W like sign descent, toward the ℓ∞ max-margin face (Zhang, Zou & Cao 2024)."""
     lr = 0.01 / float(np.abs(inst.embeddings).sum(axis=1).max())
-    traj = nv.optimize(inst, 8000, Adam(lr, eps=1e-16), checkpoints=[2000, 8000])
-    early, late = (1.0 - cosine(seen_by_logits(inst, traj.iterates[k]), W_mm) for k in (2000, 8000))
-    nv.target(late - early, label="growth of 1 - cos(W_k, W_mm)")
-    # 1e-9: far above the rounding of a cosine of O(1)-conditioned iterates (~1e-15)
-    assert late <= early + 1e-9, f"1 - cos(W_k, W^mm): {early:.4f} at k = 2000, {late:.4f} at k = 8000"
+    drift = drift_from_w_mm(inst, Adam(lr, eps=1e-16))
+    assert drift <= DRIFT_TOL, f"1 - cos(W_4000, W^mm) = {drift:.3e}"
 
 
 @nv.conjecture
