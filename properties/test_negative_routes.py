@@ -13,7 +13,7 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.sampling import random_instance
 from ntpverify.core.solution import Solution, solve
 from ntpverify.core.structured import StructuredGeometry
-from ntpverify.core.structured_kernels import dual_epoch
+from ntpverify.core.structured_kernels import all_active, block_epoch, mask_rows
 from ntpverify.suite.checks.routes import check_D7
 from ntpverify.suite.controls import assert_accepts, assert_rejects
 
@@ -31,8 +31,11 @@ def dropped_cone(inst: Instance) -> Solution:
     sign_free = inst.support_mask.copy()
     sign_free[j, v] = True
     G, W = np.zeros((inst.m, inst.V)), np.zeros((inst.V, inst.d))
+    free_ptr, free_tok = mask_rows(sign_free)
+    active, n_active = all_active(inst.m, inst.V)  # no shrinking: every token stays active
     for _ in range(20000):
-        if dual_epoch(sg.H, sg.hsq, sg.support, sign_free, G, W, np.arange(inst.m)) < 1e-14:
+        if block_epoch(sg.H, sg.hsq, sg.sup_ptr, sg.sup_tok, free_ptr, free_tok, G, W, np.arange(inst.m),
+                       active, n_active, False) < 1e-14:
             break
     return replace(good, mm=replace(good.mm, W_mm=W))
 

@@ -11,8 +11,8 @@ from ntpverify import data
 from ntpverify.core.sampling import KINDS, random_instance
 from ntpverify.core.solution import AUTO_DENSE_MAX_CONSTRAINTS
 from ntpverify.core.structured import StructuredGeometry, Triples
-from ntpverify.core.structured_kernels import dual_epoch
 from ntpverify.core import structured_svm
+from ntpverify.core.structured_kernels import all_active, block_epoch, mask_rows
 from ntpverify.core.structured_svm import dual_ascent, kkt_residuals
 
 CASE_FILES = sorted(data.DIR.glob("*.json"))
@@ -149,9 +149,11 @@ def test_negative_control_dropped_cone_constraint_is_rejected():
     sign_free = inst.support_mask.copy()
     sign_free[j, v] = True
     G, W = np.zeros((inst.m, inst.V)), np.zeros((inst.V, inst.d))
-    order = np.arange(inst.m)
+    free_ptr, free_tok = mask_rows(sign_free)
+    active, n_active = all_active(inst.m, inst.V)  # no shrinking: every token stays active
     for _ in range(20000):
-        if dual_epoch(sg.H, sg.hsq, sg.support, sign_free, G, W, order) < 1e-14:
+        if block_epoch(sg.H, sg.hsq, sg.sup_ptr, sg.sup_tok, free_ptr, free_tok, G, W, np.arange(inst.m),
+                       active, n_active, False) < 1e-14:
             break
     jj, vv = np.nonzero(~inst.support_mask)
     rows = Triples(jj, sg.anchors[jj], vv).concat(sg.eq)

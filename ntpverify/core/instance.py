@@ -800,6 +800,16 @@ def drop_contexts(inst: Instance, drop: Sequence[int] | np.ndarray, name: str | 
                                 MappingProxyType({}))
 
 
+def with_embeddings(inst: Instance, H: np.ndarray) -> Instance:
+    """``inst`` with ``H`` in place of its embeddings (same shape, finite), everything else shared:
+    the CSR rows as they are, name and extras (no m×V array, so it works beyond MAX_ENTRIES)."""
+    H = np.array(H, dtype=np.float64)
+    if H.shape != inst.embeddings.shape or not np.all(np.isfinite(H)):
+        raise InputError("embeddings", f"expected finite values of shape {inst.embeddings.shape}")
+    rows = _Rows(inst.V, inst.support_indptr, inst.support_tokens, inst.support_probs)
+    return Instance._from_parts(H, inst.weights, rows, inst._signed_probs, inst.name, inst.extras)
+
+
 # --- corpus counting (for Instance.from_sequences) ------------------------------------------------
 
 

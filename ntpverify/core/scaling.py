@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ntpverify.core.instance import Instance
+from ntpverify.core.instance import Instance, with_embeddings
 
 
 def scale_exponent(H: np.ndarray) -> int:
@@ -34,8 +34,7 @@ def normalized(inst: Instance) -> tuple[Instance, int]:
     k = scale_exponent(inst.embeddings)
     if k == 0:
         return inst, 0
-    return Instance(np.ldexp(inst.embeddings, k), inst.weights, inst.next_token_probs,
-                    name=inst.name, extras=dict(inst.extras)), k
+    return with_embeddings(inst, np.ldexp(inst.embeddings, k)), k
 
 
 def scaled_back(A: np.ndarray | None, k: int) -> np.ndarray | None:

@@ -197,26 +197,49 @@ class StructuredGeometry:
         self.inst = inst
         self.V, self.m, self.d = inst.V, inst.m, inst.d
         self.H = np.ascontiguousarray(inst.embeddings)
-        self.support = np.ascontiguousarray(inst.support_mask)
-        self.support_size = self.support.sum(axis=1)
-        self.anchors = np.argmax(self.support, axis=1)
+        # the supports in the CSR form of the instance (and of structured_kernels.block_epoch):
+        # S_j = sup_tok[sup_ptr[j]:sup_ptr[j+1]], ascending; sup_ctx is the j of each entry
+        self.sup_ptr = np.asarray(inst.support_indptr, np.int64)
+        self.sup_tok = np.asarray(inst.support_tokens, np.int64)
+        self.sup_ctx = np.asarray(inst.support_contexts, np.intp)
+        self.support_size = np.diff(self.sup_ptr)
+        self.anchors = self.sup_tok[self.sup_ptr[:-1]].astype(np.intp)  # min S_j: the rows are sorted
         self.hsq = np.einsum("ij,ij->i", self.H, self.H)
-        self.n_in = int(self.m * self.V - self.support_size.sum())
+        self.n_in = int(self.m * self.V - self.sup_tok.size)
+
+    def support_rows(self, J: slice) -> np.ndarray:
+        """The support mask of the contexts ``J`` (|J|×V booleans, ``True`` on ``S_j``): one chunk
+        at a time (context_chunks), never the m×V mask."""
+        lo, hi = self.sup_ptr[J.start], self.sup_ptr[J.stop]
+        mask = np.zeros((J.stop - J.start, self.V), dtype=bool)
+        mask[self.sup_ctx[lo:hi] - J.start, self.sup_tok[lo:hi]] = True
+        return mask
+
+    def first_off_support(self, j: int) -> int:
+        """``min {v : v ∉ S_j}`` (``S_j ≠ [V]``): the first gap in the sorted support."""
+        S = self.sup_tok[self.sup_ptr[j]:self.sup_ptr[j + 1]]
+        return int(np.argmin(S == np.arange(S.size))) if S[-1] >= S.size else S.size
+
+    @cached_property
+    def _off_anchor(self) -> np.ndarray:
+        """The support entries (CSR positions) other than each row's first, the anchor ``a_j``."""
+        first = np.zeros(self.sup_tok.size, dtype=bool)
+        first[self.sup_ptr[:-1]] = True
+        return np.flatnonzero(~first)
 
     @cached_property
     def eq(self) -> Triples:
-        """``(j, z, a_j)`` for ``z ∈ S_j ∖ {a_j}``: the equalities of Definitions 1 and 2(a)."""
-        mask = self.support.copy()
-        mask[np.arange(self.m), self.anchors] = False
-        j, z = np.nonzero(mask)
-        return Triples(j.astype(np.intp), z.astype(np.intp), self.anchors[j].astype(np.intp))
+        """``(j, z, a_j)`` for ``z ∈ S_j ∖ {a_j}``: the equalities of Definitions 1 and 2(a), by
+        context, then token, ascending."""
+        t = self._off_anchor
+        j = self.sup_ctx[t]
+        return Triples(j, self.sup_tok[t].astype(np.intp), self.anchors[j])
 
     @cached_property
     def eq_rhs(self) -> np.ndarray:
         """``b_{j,z} = log p_{j,z} − log p_{j,a_j}`` (Definition 1)."""
-        P = self.inst.next_token_probs
-        e = self.eq
-        return np.log(P[e.ctx, e.plus]) - np.log(P[e.ctx, e.minus])
+        p = self.inst.support_probs
+        return np.log(p[self._off_anchor]) - np.log(p[self.sup_ptr[self.eq.ctx]])
 
     # --- F ---------------------------------------------------------------------------------
     def project_F(self, W: np.ndarray) -> np.ndarray:
@@ -304,7 +327,7 @@ class StructuredGeometry:
         block at once)."""
         spread, low = 0.0, np.inf
         for J, diff in self.anchor_differences(W):
-            mask = self.support[J]
+            mask = self.support_rows(J)
             spread = max(spread, float(np.abs(diff[mask]).max()))
             if not mask.all():
                 low = min(low, float(diff[~mask].min()))

@@ -157,19 +157,6 @@ def mask_rows(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def dual_epoch(H: np.ndarray, hsq: np.ndarray, support: np.ndarray, sign_free: np.ndarray,
-               G: np.ndarray, W: np.ndarray, order: np.ndarray) -> float:
-    """:func:`block_epoch` over every token (no shrinking), with the supports and the sign-free
-    entries as dense m×V masks: the unshrunk reference sweep of the tests and negative controls."""
-    m, V = support.shape
-    sup_ptr, sup_tok = mask_rows(support)
-    free_ptr, free_tok = mask_rows(sign_free)
-    active, n_active = all_active(m, V)
-    return block_epoch(H, hsq, sup_ptr, sup_tok, free_ptr, free_tok, G, W, order, active, n_active,
-                       False)
-
-
-@njit(cache=True)
 def selected_differences(W: np.ndarray, H: np.ndarray, ctx: np.ndarray, plus: np.ndarray,
                          minus: np.ndarray) -> np.ndarray:
     """``out_t = (e_{plus_t} − e_{minus_t})ᵀ W h_{ctx_t}``: selected entries of ``W Hᵀ`` differenced,

@@ -162,7 +162,7 @@ def _margin_triples(sg: StructuredGeometry, W: np.ndarray, pick) -> Triples:
     chunk's anchor differences ``(W h_j)_{a_j} − (W h_j)_v`` (|J| × V)."""
     ctx, tok = [], []
     for J, diff in sg.anchor_differences(W):
-        i, v = np.nonzero(~sg.support[J] & pick(J, diff))
+        i, v = np.nonzero(~sg.support_rows(J) & pick(J, diff))
         ctx.append(i + J.start)
         tok.append(v)
     j, v = np.concatenate(ctx).astype(np.intp), np.concatenate(tok).astype(np.intp)
@@ -244,7 +244,7 @@ def dual_point(sg: StructuredGeometry, rows: Triples, n_margin: int, lam: np.nda
 
 def dual_objective(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray) -> float:
     """``D(G) = −Σ_{v∉S_j} g_{j,v} − ½‖W‖²`` with ``W = G H`` (columns of G sum to zero)."""
-    return float(G[sg.support].sum()) - 0.5 * float(np.sum(W * W))
+    return float(G[sg.sup_ctx, sg.sup_tok].sum()) - 0.5 * float(np.sum(W * W))
 
 
 def certify_max_margin(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray, epochs: int,
@@ -264,7 +264,9 @@ def polish_and_certify(sg: StructuredGeometry, G: np.ndarray, W: np.ndarray, epo
     failed: the ascent restarts from it if it has a larger dual objective (an active-set Newton
     step on the face the ascent is approaching)."""
     work = Work() if work is None else work
-    alpha_max = float(np.max(-G, where=~sg.support, initial=0.0))
+    alpha = -G
+    alpha[sg.sup_ctx, sg.sup_tok] = 0.0  # the max is over v ∉ S_j, where α = −g ≥ 0
+    alpha_max = float(alpha.max(initial=0.0))
     margin_rows = _margin_triples(sg, W, lambda J, D: (-G[J] > ACTIVE_DUAL_RTOL * alpha_max)
                                   | (np.abs(D - 1.0) <= ACTIVE_SLACK))
     alpha0 = -G[margin_rows.ctx, margin_rows.minus]
@@ -311,7 +313,7 @@ def zero_embedding_certificate(sg: StructuredGeometry) -> Separability | None:
     if bad.size == 0:
         return None
     j = int(bad[0])
-    v = int(np.argmin(sg.support[j]))
+    v = sg.first_off_support(j)
     rows = Triples(np.array([j], np.intp), np.array([sg.anchors[j]], np.intp), np.array([v], np.intp))
     return _infeasible(rows, np.ones(1), 0.0, 0.0, f"context {j} has h_j = 0")
 
@@ -365,7 +367,8 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
     on a V=200, m=1000, d=32 draw: 8347, 1537, 102, 6, 1, 0 entries dropped per round). Where the
     rounds stop does not matter for soundness: the accepted point is verified from H as before.
     """
-    alpha = np.where(sg.support, 0.0, -D)
+    alpha = -D
+    alpha[sg.sup_ctx, sg.sup_tok] = 0.0
     j, v = np.nonzero(alpha > FARKAS_PATTERN_RTOL * alpha.max(initial=0.0))
     y = np.concatenate([alpha[j, v], D[sg.eq.ctx, sg.eq.plus]])
     V = sg.V
@@ -448,9 +451,7 @@ def _ascend(sg: StructuredGeometry, sign_free: np.ndarray | None, shrink: bool,
     sweep that started with every token active may trigger the convergence polish, so the
     stopping test is the unshrunk one. ``certificate_only`` (farkas_from_subset) never polishes and
     gives up, inconclusive, at the first Farkas check without growth or after SUBSET_EPOCHS."""
-    # Supports in CSR form straight from the instance (no dense m×V mask for the kernel).
-    sup_ptr = np.asarray(sg.inst.support_indptr, np.int64)
-    sup_tok = np.asarray(sg.inst.support_tokens, np.int64)
+    sup_ptr, sup_tok = sg.sup_ptr, sg.sup_tok  # CSR supports (no dense m×V mask for the kernel)
     free_ptr, free_tok = ((sup_ptr, sup_tok) if sign_free is None
                           else mask_rows(np.ascontiguousarray(sign_free, dtype=bool)))
     G = np.zeros((sg.m, sg.V))
@@ -500,7 +501,7 @@ def _ascend(sg: StructuredGeometry, sign_free: np.ndarray | None, shrink: bool,
             if not polish_at and crossed:
                 break
         if epoch == check_at:
-            s = float(G[sg.support].sum())  # Σα, since every column of G sums to zero
+            s = float(G[sg.sup_ctx, sg.sup_tok].sum())  # Σα, since every column of G sums to zero
             if G_prev is not None and s > FARKAS_GROWTH * s_prev:
                 D = (G - G_prev) / (s - s_prev)
                 sep = farkas_from_subset(sg, D) if subsets else None

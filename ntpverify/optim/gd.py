@@ -201,13 +201,14 @@ def gd(inst: Instance, steps: int, eta: float | None = None, W0: np.ndarray | No
         raise ValueError(f"W0 must have shape {(inst.V, inst.d)}, not {W0.shape}")
     if (what := nonfinite(W0, H)) is not None:
         raise Divergence(0, eta, what)
-    P = np.ascontiguousarray(inst.next_token_probs.T)
-    pi = np.ascontiguousarray(inst.weights)
     form = kernels.choose_form(inst.V, inst.m, inst.d, H=H) if form == "auto" else form
     state: np.ndarray  # what the kernel advances in place
     advance: Callable[[int], None]
     iterate: Callable[[], np.ndarray]  # W_k from the state
     if form == "reduced":
+        # a dense P: where choose_form picks this form (m ≤ d), V·m ≤ V·d is within the caps
+        P = np.ascontiguousarray(inst.next_token_probs.T)
+        pi = np.ascontiguousarray(inst.weights)
         state = np.zeros((inst.V, inst.m))
         Z0 = np.ascontiguousarray(W0 @ H.T)
         K = np.ascontiguousarray(H @ H.T)
@@ -218,7 +219,8 @@ def gd(inst: Instance, steps: int, eta: float | None = None, W0: np.ndarray | No
             return W0 + state @ H
     elif form == "direct":
         state = np.ascontiguousarray(W0.copy())
-        direct = kernels.DirectGD(H, P, pi, backend)  # operands and buffers once, not per chunk
+        # operands and buffers once, not per chunk; from the CSR supports, never a dense P
+        direct = kernels.DirectGD.from_instance(inst, backend)
         step_flops = 4 * inst.V * inst.m * inst.d
         def advance(n: int) -> None:
             direct.advance(state, eta, n)

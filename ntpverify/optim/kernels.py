@@ -104,6 +104,8 @@ from typing import Literal, TypedDict
 import numpy as np
 import numpy.typing as npt
 
+from ntpverify.core.instance import Instance
+
 try:  # numba is a dependency, but the numpy forms below are complete without it
     import numba
     from numba import types as _nbtypes
@@ -526,31 +528,59 @@ class DirectGD:
     buffers, ``W −= η G``, and between them the residual ``E``: _residual_numpy with the dense
     ``Q = P diag(π)`` for numpy, _residual_sparse with Q by its nonzeros (Σ_j |S_j| of them) for
     the compiled plan. Both plans of a shape give the iterates of :func:`advance_direct` on it bit
-    for bit, however the steps are split between calls."""
+    for bit, however the steps are split between calls.
+
+    :meth:`from_instance` prepares the same operands from an instance's CSR supports, without P
+    or the support mask (so also where the instance's dense views are refused): the compiled BLAS
+    plan then holds Q by its nonzeros only; the others hold the dense Q, V×m like their logits."""
 
     def __init__(self, H: npt.ArrayLike, P: npt.ArrayLike, pi: npt.ArrayLike,
                  backend: str = "auto") -> None:
         H = np.ascontiguousarray(H, dtype=np.float64)
         if H.ndim != 2:
             raise ValueError(f"H must have shape (m, d), not {H.shape}")
-        m, d = H.shape
+        m = H.shape[0]
         P = np.ascontiguousarray(P, dtype=np.float64)
         if P.ndim != 2 or P.shape[1] != m:
             raise ValueError(f"P must have shape (V, {m}), not {P.shape}")
-        V = P.shape[0]
+        self._prepare(H, pi, P.shape[0], backend)
+        if self.how == "blas + numba softmax":
+            rows, cols = np.nonzero(P)  # row-major order: by token v, contexts ascending
+            self._sparse_targets(rows, cols, P[rows, cols])
+        else:
+            self.Q = P * self.pi
+
+    @classmethod
+    def from_instance(cls, inst: Instance, backend: str = "auto") -> DirectGD:
+        """The direct form on ``inst``'s ``(H, P, π)``, read from its CSR supports (class docstring):
+        the same operands, bit for bit, as ``DirectGD(H, inst.next_token_probs.T, π)``."""
+        gd = cls.__new__(cls)
+        gd._prepare(np.ascontiguousarray(inst.embeddings), inst.weights, inst.V, backend)
+        if gd.how == "blas + numba softmax":
+            tok, ctx = inst.support_tokens, inst.support_contexts
+            order = np.argsort(tok, kind="stable")  # by token, contexts ascending: np.nonzero's order
+            gd._sparse_targets(tok[order], ctx[order], inst.support_probs[order])
+        else:
+            gd.Q = dense_targets(inst)
+        return gd
+
+    def _prepare(self, H: np.ndarray, pi: npt.ArrayLike, V: int, backend: str) -> None:
+        """Operands and buffers other than Q, for H (m×d, C-contiguous float64) and V tokens."""
+        m, d = H.shape
         self.H, self.shape = H, (V, d)
         self.pi = _operand(pi, (m,), "pi")
         self.how = plan("direct", V, m, d, backend)
-        if self.how == "blas + numba softmax":
-            rows, cols = np.nonzero(P)  # row-major order: by token v, contexts ascending
-            self.indptr = np.zeros(V + 1, dtype=np.int64)
-            np.cumsum(np.bincount(rows, minlength=V), out=self.indptr[1:])
-            self.cols = cols.astype(np.int64)
-            self.q = P[rows, cols] * self.pi[cols]  # the entries of P * pi, the same products
-        else:
-            self.Q = P * self.pi
         if self.how != "numba loops":
             self.Z, self.G = np.empty((V, m)), np.empty((V, d))
+
+    def _sparse_targets(self, rows: np.ndarray, cols: np.ndarray, p: np.ndarray) -> None:
+        """Q in _residual_sparse's CSR by token from the nonzeros ``P[rows, cols] = p`` (by token,
+        contexts ascending)."""
+        V = self.shape[0]
+        self.indptr = np.zeros(V + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=V), out=self.indptr[1:])
+        self.cols = cols.astype(np.int64)
+        self.q = p * self.pi[cols]  # the entries of P * pi, the same products
 
     def advance(self, W: np.ndarray, eta: float, steps: int) -> None:
         """Advance ``W`` (V×d, C-contiguous float64, updated in place) by ``steps`` steps of size
@@ -571,6 +601,19 @@ class DirectGD:
             np.matmul(Z, self.H, out=G)
             G *= eta
             W -= G
+
+
+def dense_targets(inst: Instance, weights: np.ndarray | None = None) -> np.ndarray:
+    """``Q = P diag(π)`` (V×m, column j is ``π_j p_j``; ``weights``, if given, in place of π) from
+    the CSR supports: the same products as ``inst.next_token_probs.T * π`` (up to the
+    sign of a zero, which no residual step can see: it subtracts Q from nonnegative numbers), but
+    without the instance's m×V views, which are refused at corpus sizes. For the plans that read
+    a dense Q: O(V·m) memory, like the logits they hold."""
+    ctx = inst.support_contexts
+    Q = np.zeros((inst.V, inst.m))
+    w = inst.weights if weights is None else weights
+    Q[inst.support_tokens, ctx] = inst.support_probs * w[ctx]
+    return Q
 
 
 def advance_direct(W: np.ndarray, H: npt.ArrayLike, P: npt.ArrayLike,

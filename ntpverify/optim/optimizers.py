@@ -121,14 +121,24 @@ class _Stepper:
     how: str = "numpy"
 
     def __init__(self, inst: Instance, W0: np.ndarray) -> None:
+        self.inst = inst
         self.H = np.ascontiguousarray(inst.embeddings)
         self.pi = np.ascontiguousarray(inst.weights)
-        self.PT = np.ascontiguousarray(inst.next_token_probs.T)  # V×m, column j is p_j
-        self.Q = self.PT * self.pi  # P diag(π)
         self.W = np.array(W0, dtype=np.float64, order="C")
-        self.Z = np.empty((inst.V, inst.m))
         self.G = np.empty((inst.V, inst.d))
         self.t = 0
+
+    # V×m, built on first use from the CSR supports: a GD run on kernels.DirectGD's sparse plan
+    # never holds them (nor the instance's dense views, refused at corpus sizes)
+    @cached_property
+    def Q(self) -> np.ndarray:
+        """``P diag(π)`` (V×m)."""
+        return kernels.dense_targets(self.inst)
+
+    @cached_property
+    def Z(self) -> np.ndarray:
+        """The logits buffer (V×m)."""
+        return np.empty((self.inst.V, self.inst.m))
 
     def gradient(self, Q: np.ndarray | None = None, pi: np.ndarray | None = None) -> np.ndarray:
         """``(softmax(W Hᵀ) diag(π) − Q) H`` into the buffer ``G``: ``∇CE(W)`` by default; other
@@ -173,7 +183,7 @@ class _KernelGDStepper(_GDStepper):
 
     @cached_property
     def direct(self) -> kernels.DirectGD:  # prepared once per run, as gd() does
-        return kernels.DirectGD(self.H, self.PT, self.pi, backend="numba")
+        return kernels.DirectGD.from_instance(self.inst, backend="numba")
 
     def advance(self, n: int) -> None:
         if self.how == "numpy":
@@ -273,9 +283,10 @@ class _SGDStepper(_GDStepper):
         self.batch, self.over = opt.batch, opt.over
         self.rng = np.random.default_rng(opt.seed)
         self.cum_pi = np.cumsum(self.pi)
-        P = np.ascontiguousarray(inst.next_token_probs)  # m×V
-        self.cum_p = np.cumsum(P, axis=1)
-        self.last_token = P.shape[1] - 1 - np.argmax(P[:, ::-1] > 0, axis=1)  # max S_j
+        # P (V×m) from the CSR supports: the token sampling reads whole rows of its CDF
+        self.PT = kernels.dense_targets(inst, np.ones(inst.m))
+        self.cum_p = np.cumsum(self.PT.T, axis=1)  # m×V, sequential sums as along a row of P
+        self.last_token = inst.support_tokens[inst.support_indptr[1:] - 1]  # max S_j
 
     def save(self) -> dict[str, Any]:
         return {**super().save(), "rng": self.rng.bit_generator.state}
@@ -554,12 +565,12 @@ def linf_margin(inst: Instance, W: np.ndarray) -> float | None:
     if W.shape != (inst.V, inst.d):
         raise ValueError(f"W must have shape {(inst.V, inst.d)}, not {W.shape}")
     scale = float(np.abs(W).max())
-    mask = inst.support_mask  # m×V
-    if scale == 0.0 or mask.all():
+    if scale == 0.0 or inst.nnz == inst.m * inst.V:
         return None
     Z = (W @ inst.embeddings.T).T  # m×V, row j is W h_j
-    anchor = Z[np.arange(inst.m), np.argmax(mask, axis=1)]
-    gaps = np.where(mask, np.inf, anchor[:, None] - Z)
+    anchor = Z[np.arange(inst.m), inst.support_tokens[inst.support_indptr[:-1]]]  # a_j: rows sorted
+    gaps = anchor[:, None] - Z
+    gaps[inst.support_contexts, inst.support_tokens] = np.inf  # the minimum is over v ∉ S_j
     return float(gaps.min() / scale)
 
 
