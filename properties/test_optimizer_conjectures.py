@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import strategies as st
 
-from ntpverify.suite.checks.optim_conjectures import check_C3
+from ntpverify.suite.checks.optim_conjectures import check_C3, check_C4
 from ntpverify.suite.enforcement import enforce
 from ntpverify.suite.harness import applicable_instance, gd_property
 
@@ -23,3 +23,11 @@ def test_C3_conjecture_ngd_F_part_floor_is_proportional_to_eta(data: st.DataObje
     inst = applicable_instance(data, "C3")
     params = {"eta_factor": data.draw(st.sampled_from(FACTORS), label="eta_factor")}
     enforce(check_C3(inst, **params), inst, params)
+
+
+@pytest.mark.claim("C4")
+@gd_property
+def test_C4_conjecture_ngd_converges_in_direction_to_Wmm(data: st.DataObject) -> None:
+    inst = applicable_instance(data, "C4")
+    params = {"eta_factor": data.draw(st.sampled_from(FACTORS), label="eta_factor")}
+    enforce(check_C4(inst, **params), inst, params)

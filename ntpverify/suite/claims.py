@@ -308,6 +308,15 @@ CATALOGUE: tuple[Claim, ...] = (
           "|log₂(f(η)/f(η/2)) − 1| ≤ 0.43 = 2 × the measured max 0.213 (369 drawn passes); both floors "
           "at rounding (1e-12·max(1, ‖W⋆‖)): pass with c = 0; one only: inconclusive",
           "optim_conjectures:check_C3", "gd", requires=("compatible", "separable")),
+    Claim("C4", "conjecture", "NGD converges in direction to W^mm (general NTP)",
+          "With W − η ∇CE/‖∇CE‖ and a constant η from 0, W_k/‖W_k‖ → W^mm/‖W^mm‖ on compatible, "
+          "separable instances (figure 5's remark for NGD's direction; proved for one-hot data, L2).",
+          "compatible, separable, η = 0.1/max‖h_j‖ × drawn factor",
+          "e(k) = 1 − cos(W_k, W^mm) at doublings 16 … 2^18 that float64 resolves (off-support mass of "
+          "partial-support contexts ≥ 1e-10); limit bracketed by fits through K/2, K along 1/k (largest) and "
+          "1/log k (smallest; ‖W_k‖ ∝ log k measured): pass if e(K) or the 1/k limit ≤ 0.23 = 2 × the "
+          "measured max 0.115 of the 1/log k limits, fail if the 1/log k limit > 0.23 (fit predicting "
+          "e(K/4) to 25%), else inconclusive", "optim_conjectures:check_C4", "gd", requires=("compatible", "separable")),
 )
 
 BY_ID: dict[str, Claim] = {c.id: c for c in CATALOGUE}

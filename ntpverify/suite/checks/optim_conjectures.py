@@ -10,6 +10,12 @@ conjectures, and the measurements below refute some readings of them.
   error, linear in ``P_F W_k − W⋆`` near the limit), and a step of fixed length η keeps crossing
   W⋆: ``‖P_F W_k − W⋆‖`` settles at a floor ``c·η`` (c > 0, instance-dependent). The check runs NGD
   at η and at η/2 over the same clock ηk and holds the floors' ratio to 2 (:func:`check_C3`).
+* C4 — NGD's direction → W^mm (survives). With the F-part oscillating at its floor, most of each
+  normalized step is spent in F, and ‖W_k‖ grows like GD's log k, not like ηk as on one-hot data
+  (L2): the remark's "converge faster than GD" does not carry over to general NTP. The direction
+  error is read at doublings and its limit bracketed between the 1/k and 1/log k fits
+  (:func:`bracketed`). Measured (400 draws, seed 4, factors 1, ½, ¼): 349 pass, 1 inconclusive,
+  0 fail, 50 vacuous; largest observed 0.221 (e(2^18) on a slow draw, still falling 8% per doubling).
 
 C3 measured (600 random draws of ``strategies.instances(regime=GD_REGIMES)``, η factors 1, ½, ¼,
 seed 2; 369 pass, 229 vacuous (F = {0} or a condition fails), 2 inconclusive: a slow transient
@@ -38,11 +44,19 @@ from typing import Any
 
 import numpy as np
 
-from ntpverify.core.instance import Instance
+from ntpverify.core.instance import Instance, drop_contexts
 from ntpverify.core.solution import Solution
 from ntpverify.optim.optimizers import NGD, Optimizer, OptimizerDivergence, optimize
-from ntpverify.suite.checks.evidence import DISTANCE_FLOOR, solved
-from ntpverify.suite.checks.optim_limits import ngd_step
+from ntpverify.suite.checks.evidence import DISTANCE_FLOOR, misalignment, solved
+from ntpverify.suite.checks.optim_limits import (
+    FIRST,
+    MISS,
+    RESOLVE,
+    Rate,
+    extrapolate,
+    min_off_support_mass,
+    ngd_step,
+)
 from ntpverify.suite.verdict import Verdict, holds, inconclusive, vacuous, within
 
 #: Steps of the first run at η (the run at η/2 takes twice as many: the same clock ηk); doubled
@@ -116,6 +130,105 @@ def check_C3(inst: Instance, steps: int = STEPS, eta_factor: float = 1.0, max_st
     return within("C3", abs(math.log2(ratio) - 1.0), C3_TOL,
                   f"floor ∝ η: |log₂ ratio − 1| ≤ {C3_TOL:g} (measured max {C3_MEASURED:.3g})",
                   f"{detail}; ratio {ratio:.4g}")
+
+
+
+# --- C4: NGD's direction --------------------------------------------------------------------------
+
+#: Steps of C4's run (float64 resolves every measured run to here: partial-support contexts keep an
+#: off-support mass ≥ 1e-7 at 2^20, because NGD's ‖W_k‖ grows like log k on general NTP).
+DIRECTION_STEPS = 1 << 18
+#: C4's slowest rate: ‖W_k‖ grows like GD's log k once the F-part oscillates at its floor (measured
+#: on the shared cases: +1.1 per doubling from 2^10 to 2^20), so 1 − cos(W_k, W^mm) may decay like
+#: 1/log k. Measured (400 draws, seed 3, 359 with 3 resolved doublings): e(2^18) ≤ 0.37 (95% ≤ 0.16),
+#: the 1/log k fit's limit ≤ 0.115 (most negative: faster than 1/log k at the end).
+C4_MEASURED = 0.115
+C4_RATE = Rate("a + C/log k", lambda k: 1.0 / math.log(k), 2 * C4_MEASURED,
+               f"NGD on general NTP: limit of 1 − cos(W_k, W^mm) ≤ 2 × the measured max ({C4_MEASURED:.3g}) "
+               "of its 1/log k fits, bracketed by the 1/k and 1/log k fits")
+
+#: ``1 − cos`` below this is rounding (misalignment keeps relative accuracy; directions computed
+#: from iterates of norm ~10 agree to ~1e-15, squared in 1 − cos).
+ROUNDING = 1e-12
+
+
+def partial_off_support_mass(inst: Instance, W: np.ndarray) -> float:
+    """:func:`optim_limits.min_off_support_mass` over the contexts with ``|S_j| < V`` (a full-support
+    context has no off-support mass; the gradient's resolution is set by the others)."""
+    partial = ~inst.support_mask.all(axis=1)
+    return min_off_support_mass(drop_contexts(inst, np.flatnonzero(~partial)), W) if partial.any() else 1.0
+
+
+def resolved_errors(inst: Instance, optimizer: Optimizer, steps: int,
+                    error: Callable[[np.ndarray], float]) -> tuple[dict[int, float], int | None]:
+    """``e(k)`` at the doublings ``FIRST ≤ k ≤ steps`` float64 resolves (partial-support mass ≥
+    RESOLVE), and the first unresolved doubling (None if all are)."""
+    ks = [2**i for i in range(int(math.log2(FIRST)), int(math.log2(max(steps, 1))) + 1)]
+    tr = optimize(inst, ks[-1], optimizer, checkpoints=ks)
+    out: dict[int, float] = {}
+    for k in ks:
+        if partial_off_support_mass(inst, tr.iterates[k]) < RESOLVE:
+            return out, k
+        out[k] = error(tr.iterates[k])
+    return out, None
+
+
+#: The fastest decay the pass side allows for: 1/k (a normalized method's margin rate, L1/L2).
+FAST = Rate("a + C/k", lambda k: 1.0 / k, math.inf, "fastest plausible decay")
+
+
+def bracketed(claim: str, rate: Rate, e: dict[int, float], unresolved: int | None, what: str) -> Verdict:
+    """The limit of an error ``e ≥ 0`` held to ``rate.tolerance`` from both sides of its unknown
+    rate: for a decreasing ``e`` a fit through ``K/2, K`` along a faster shape extrapolates a larger
+    limit. ``pass`` if ``e(K)`` is within and not growing, or the fit along 1/k (:data:`FAST`, the
+    largest such limit, ``2e(K) − e(K/2)``) is within; ``fail`` if even the fit along the slowest
+    shape ``rate`` (the smallest limit) is beyond, and predicts ``e(K/4)`` to MISS; else, or with
+    fewer than 3 resolved doublings (optim_limits.RESOLVE), inconclusive (budget too short)."""
+    ks = sorted(e)
+    if len(ks) < 3:
+        why = f"float64 cannot resolve the gradient from k = {unresolved}" if unresolved else "too few steps"
+        return inconclusive(claim, f"{what}: fewer than 3 resolved doublings ({why}; budget too short)")
+    K = ks[-1]
+    reach = "resolved to the budget" if unresolved is None else f"float64 resolves k < {unresolved}"
+    detail = f"{what} at k = {K // 4}, {K // 2}, {K} = {e[ks[-3]]:.4g}, {e[ks[-2]]:.4g}, {e[K]:.4g} ({reach})"
+    if not all(math.isfinite(v) for v in e.values()):
+        return holds(claim, False, f"{detail}: not finite")
+    if e[K] <= rate.tolerance and (e[K] <= e[ks[-2]] or e[K] <= ROUNDING):
+        return within(claim, e[K], rate.tolerance, rate.text, f"{detail}: within and not growing")
+    fast, _, _ = extrapolate(e, FAST.shape)
+    if fast <= rate.tolerance:
+        return within(claim, max(fast, 0.0), rate.tolerance, rate.text,
+                      f"{detail}: limit along {FAST.name} {fast:.4g} within")
+    slow, C, miss = extrapolate(e, rate.shape)
+    fit = f"limit along {rate.name} {slow:.4g} (C = {C:.4g}, misses e(K/4) by {miss:.2g})"
+    if miss > MISS or slow <= rate.tolerance:
+        return inconclusive(claim, f"{detail}: limits along {FAST.name} {fast:.4g} and {fit} bracket the "
+                                   f"tolerance {rate.tolerance:.3g}: budget too short")
+    return within(claim, slow, rate.tolerance, rate.text, f"{detail}: {fit}")
+
+
+def _misalignment(W: np.ndarray, target: np.ndarray) -> float:
+    """``1 − cos(W, target)``, 1 at ``W = 0`` (no direction yet)."""
+    value = misalignment(W, target)
+    return 1.0 if value is None else value
+
+
+def check_C4(inst: Instance, steps: int = DIRECTION_STEPS, eta_factor: float = 1.0, *,
+             limit: np.ndarray | None = None, optimizer: Optimizer | None = None) -> Verdict:
+    """C4: NGD's direction from 0 tends to W^mm on general NTP: the limit of ``1 − cos(W_k, W^mm)``
+    along ``a + C/log k`` is within :data:`C4_RATE`'s tolerance (``limit`` and ``optimizer``
+    override the claimed limit and the method: negative controls)."""
+    sol = solved(inst, "C4")
+    if isinstance(sol, Verdict):
+        return sol
+    target = sol.W_mm if limit is None else np.asarray(limit, dtype=float)
+    assert target is not None  # certified by solved()
+    opt = NGD(ngd_step(inst, eta_factor)) if optimizer is None else optimizer
+    try:
+        e, unresolved = resolved_errors(inst, opt, steps, lambda W: _misalignment(W, target))
+    except OptimizerDivergence as exc:
+        return holds("C4", False, f"{opt!r} diverged: {exc}")
+    return bracketed("C4", C4_RATE, e, unresolved, f"1 − cos(W_k, W^mm) ({opt!r})")
 
 
 # --- the search for shrunk counterexamples to the remark ---------------------------------------------
