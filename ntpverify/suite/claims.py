@@ -316,7 +316,8 @@ CATALOGUE: tuple[Claim, ...] = (
           "partial-support contexts ≥ 1e-10); limit bracketed by fits through K/2, K along 1/k (largest) and "
           "1/log k (smallest; ‖W_k‖ ∝ log k measured): pass if e(K) or the 1/k limit ≤ 0.23 = 2 × the "
           "measured max 0.115 of the 1/log k limits, fail if the 1/log k limit > 0.23 (fit predicting "
-          "e(K/4) to 25%), else inconclusive", "optim_conjectures:check_C4", "gd", requires=("compatible", "separable")),
+          "e(K/4) to 25%), else inconclusive",
+          "optim_conjectures:check_C4", "gd", requires=("compatible", "separable")),
 )
 
 BY_ID: dict[str, Claim] = {c.id: c for c in CATALOGUE}
