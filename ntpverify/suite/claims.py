@@ -296,6 +296,29 @@ CATALOGUE: tuple[Claim, ...] = (
           "remainder increment δ = ‖(W_2k − W_k)/log 2 − W^mm‖/‖W^mm‖ (≥ |increment ratio of ‖P_{F⊥}W_k‖ "
           "− 1|) ≤ ½ × every rival's past 20 T; fail only from 100 T if a rival's is 10× smaller throughout",
           "rates:check_C2", "gd", requires=("compatible", "separable")),
+    # --- conjectures: the figure-5 remark beyond GD (issue 12; checks/optim_conjectures.py) -----
+    Claim("C3", "conjecture", "NGD with a constant step: F-part floor ∝ η (figure 5's remark refuted)",
+          "Refutes the paper's figure-5 remark \"NGD and Adam exhibit the same implicit bias\" for NGD's "
+          "F-part: with W − η ∇CE/‖∇CE‖ and a constant η, ‖P_F W_k − W⋆‖ settles at a floor c·η + o(η) "
+          "with c > 0 on generic instances (c = 0 where P_F W_k = W⋆ is kept, e.g. orthogonal embeddings "
+          "whose multi-token contexts have full support), so P_F W_k → W⋆ only as η → 0; shrunk "
+          "counterexample to the remark: reports/counterexamples/C3 (V = 3, m = d = 1).",
+          "compatible, separable, F ≠ {0} (else vacuous), η = 0.1/max‖h_j‖ × drawn factor ≤ 1",
+          "floors f = ‖P_F W_K − W⋆‖ of runs from 0 at η (K steps) and η/2 (2K steps, same clock ηK), K "
+          "doubled from 2^15 to 2^19 until both change ≤ 5% over the last doubling (else inconclusive); "
+          "|log₂(f(η)/f(η/2)) − 1| ≤ 0.43 = 2 × the measured max 0.213 (369 drawn passes); both floors "
+          "at rounding (1e-12·max(1, ‖W⋆‖)): pass with c = 0; one only: inconclusive",
+          "optim_conjectures:check_C3", "gd", requires=("compatible", "separable")),
+    Claim("C4", "conjecture", "NGD converges in direction to W^mm (general NTP)",
+          "With W − η ∇CE/‖∇CE‖ and a constant η from 0, W_k/‖W_k‖ → W^mm/‖W^mm‖ on compatible, "
+          "separable instances (figure 5's remark for NGD's direction; proved for one-hot data, L2).",
+          "compatible, separable, η = 0.1/max‖h_j‖ × drawn factor",
+          "e(k) = 1 − cos(W_k, W^mm) at doublings 16 … 2^18 that float64 resolves (off-support mass of "
+          "partial-support contexts ≥ 1e-10); limit bracketed by fits through K/2, K along 1/k (largest) and "
+          "1/log k (smallest; ‖W_k‖ ∝ log k measured): pass if e(K) or the 1/k limit ≤ 0.23 = 2 × the "
+          "measured max 0.115 of the 1/log k limits, fail if the 1/log k limit > 0.23 (fit predicting "
+          "e(K/4) to 25%), else inconclusive",
+          "optim_conjectures:check_C4", "gd", requires=("compatible", "separable")),
 )
 
 BY_ID: dict[str, Claim] = {c.id: c for c in CATALOGUE}
