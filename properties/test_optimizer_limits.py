@@ -1,6 +1,6 @@
 """L1–L3: sign descent, NGD and heavy ball on drawn one-hot separable instances (P3's setting).
 
-Steps: the profile's GD budget (float64 caps the normalized methods earlier, optim_limits.RESOLVE);
+Steps: the profile's GD budget (float64 caps the normalized methods earlier, optim_limits.resolve_floor and _readable);
 draws from every regime with one-hot supports, kept when separable (the applicability gate)."""
 
 from __future__ import annotations

@@ -245,7 +245,8 @@ CATALOGUE: tuple[Claim, ...] = (
           "W^mm/‖W^mm‖, like GD (Soudry et al. 2018) at the effective step η/(1 − β).",
           "all |S_j| = 1, separable, η = default step (≤ 2/L) × drawn factor, β ∈ {0.5, 0.9}",
           "e(k) = 1 − cos(W_k, W^mm) fitted as a + C/log² k (GD's direction rate squared) toward W^mm, else "
-          "a + C/log k, as in L1; |a| ≤ 0.089 = 2 × the measured max 0.0445 (β = 0.9 and 0.5); inconclusive as L1", "optim_limits:check_L3", "gd",
+          "a + C/log k, as in L1; |a| ≤ 0.089 = 2 × the measured max 0.0445 (β = 0.9 and 0.5); inconclusive as L1",
+          "optim_limits:check_L3", "gd",
           requires=("one_hot", "separable")),
     # --- special cases (theory.md §5) --------------------------------------------------------
     Claim("S1", "derived", "one-token supports",

@@ -51,11 +51,11 @@ from ntpverify.suite.checks.evidence import DISTANCE_FLOOR, misalignment, solved
 from ntpverify.suite.checks.optim_limits import (
     FIRST,
     MISS,
-    RESOLVE,
     Rate,
     extrapolate,
     min_off_support_mass,
     ngd_step,
+    resolve_floor,
 )
 from ntpverify.suite.verdict import Verdict, holds, inconclusive, vacuous, within
 
@@ -143,7 +143,8 @@ DIRECTION_STEPS = 1 << 18
 #: 1/log k. Measured (400 draws, seed 3, 359 with 3 resolved doublings): e(2^18) ≤ 0.37 (95% ≤ 0.16),
 #: the 1/log k fit's limit ≤ 0.115 (most negative: faster than 1/log k at the end).
 C4_MEASURED = 0.115
-C4_RATE = Rate("a + C/log k", lambda k: 1.0 / math.log(k), 2 * C4_MEASURED,
+C4_SHAPE = ("a + C/log k", lambda k: 1.0 / math.log(k))  # toward W^mm and toward another limit alike
+C4_RATE = Rate(C4_SHAPE, C4_SHAPE, 2 * C4_MEASURED,
                f"NGD on general NTP: limit of 1 − cos(W_k, W^mm) ≤ 2 × the measured max ({C4_MEASURED:.3g}) "
                "of its 1/log k fits, bracketed by the 1/k and 1/log k fits")
 
@@ -162,19 +163,19 @@ def partial_off_support_mass(inst: Instance, W: np.ndarray) -> float:
 def resolved_errors(inst: Instance, optimizer: Optimizer, steps: int,
                     error: Callable[[np.ndarray], float]) -> tuple[dict[int, float], int | None]:
     """``e(k)`` at the doublings ``FIRST ≤ k ≤ steps`` float64 resolves (partial-support mass ≥
-    RESOLVE), and the first unresolved doubling (None if all are)."""
+    resolve_floor), and the first unresolved doubling (None if all are)."""
     ks = [2**i for i in range(int(math.log2(FIRST)), int(math.log2(max(steps, 1))) + 1)]
     tr = optimize(inst, ks[-1], optimizer, checkpoints=ks)
     out: dict[int, float] = {}
     for k in ks:
-        if partial_off_support_mass(inst, tr.iterates[k]) < RESOLVE:
+        if partial_off_support_mass(inst, tr.iterates[k]) < resolve_floor(inst.V):
             return out, k
         out[k] = error(tr.iterates[k])
     return out, None
 
 
 #: The fastest decay the pass side allows for: 1/k (a normalized method's margin rate, L1/L2).
-FAST = Rate("a + C/k", lambda k: 1.0 / k, math.inf, "fastest plausible decay")
+FAST = ("a + C/k", lambda k: 1.0 / k)
 
 
 def bracketed(claim: str, rate: Rate, e: dict[int, float], unresolved: int | None, what: str) -> Verdict:
@@ -183,7 +184,7 @@ def bracketed(claim: str, rate: Rate, e: dict[int, float], unresolved: int | Non
     limit. ``pass`` if ``e(K)`` is within and not growing, or the fit along 1/k (:data:`FAST`, the
     largest such limit, ``2e(K) − e(K/2)``) is within; ``fail`` if even the fit along the slowest
     shape ``rate`` (the smallest limit) is beyond, and predicts ``e(K/4)`` to MISS; else, or with
-    fewer than 3 resolved doublings (optim_limits.RESOLVE), inconclusive (budget too short)."""
+    fewer than 3 resolved doublings (optim_limits.resolve_floor), inconclusive (budget too short)."""
     ks = sorted(e)
     if len(ks) < 3:
         why = f"float64 cannot resolve the gradient from k = {unresolved}" if unresolved else "too few steps"
@@ -195,14 +196,14 @@ def bracketed(claim: str, rate: Rate, e: dict[int, float], unresolved: int | Non
         return holds(claim, False, f"{detail}: not finite")
     if e[K] <= rate.tolerance and (e[K] <= e[ks[-2]] or e[K] <= ROUNDING):
         return within(claim, e[K], rate.tolerance, rate.text, f"{detail}: within and not growing")
-    fast, _, _ = extrapolate(e, FAST.shape)
+    fast, _, _ = extrapolate(e, FAST[1])
     if fast <= rate.tolerance:
         return within(claim, max(fast, 0.0), rate.tolerance, rate.text,
-                      f"{detail}: limit along {FAST.name} {fast:.4g} within")
-    slow, C, miss = extrapolate(e, rate.shape)
-    fit = f"limit along {rate.name} {slow:.4g} (C = {C:.4g}, misses e(K/4) by {miss:.2g})"
+                      f"{detail}: limit along {FAST[0]} {fast:.4g} within")
+    slow, C, miss = extrapolate(e, rate.near[1])
+    fit = f"limit along {rate.near[0]} {slow:.4g} (C = {C:.4g}, misses e(K/4) by {miss:.2g})"
     if miss > MISS or slow <= rate.tolerance:
-        return inconclusive(claim, f"{detail}: limits along {FAST.name} {fast:.4g} and {fit} bracket the "
+        return inconclusive(claim, f"{detail}: limits along {FAST[0]} {fast:.4g} and {fit} bracket the "
                                    f"tolerance {rate.tolerance:.3g}: budget too short")
     return within(claim, slow, rate.tolerance, rate.text, f"{detail}: {fit}")
 
