@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import pickle
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -392,11 +391,9 @@ LONG_RUNS = [(opt, "auto", 10**6) for opt in (NGD(0.1), Adam(0.01), Adam(0.01, e
 def test_stable_over_long_runs(opt: Optimizer, backend: str, steps: int) -> None:
     """No non-finite value over 10⁶ compiled (10⁵ numpy) steps on example A, which is separable:
     the loss gap falls and the last iterate separates the data (positive ℓ∞ margin). Measured
-    0.3–0.5 s compiled, 1.7–2.3 s numpy (under pytest -n 2); the budget keeps the suite under 20 s."""
+    0.3–0.5 s compiled, 1.7–2.3 s numpy (under pytest -n 2); speed is the benchmarks' business."""
     inst = case("example-A")
-    started = time.perf_counter()
     tr = optimize(inst, steps, opt, backend=backend)
-    assert time.perf_counter() - started < 10.0
     for k, W in tr.iterates.items():
         assert np.isfinite(W).all() and math.isfinite(tr.gaps[k])
     assert tr.gaps[steps] < tr.gaps[0]
