@@ -421,15 +421,15 @@ def _separable(sg: StructuredGeometry, mm: MaxMargin, epochs: int) -> AscentResu
 
 
 def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None,
-                shrink: bool = True, subsets: bool = True) -> AscentResult:
+                shrink: bool = True) -> AscentResult:
     """Separability and W^mm of the instance behind ``sg`` (module docstring).
 
     ``sign_free`` (m×V) marks the entries of G without a sign constraint; it defaults to the
     supports, which is Definition 3's dual. Anything else solves a different cone program, which
     certification must then reject (the negative control of tests/test_structured.py).
     ``shrink=False`` visits every token in every sweep (the unshrunk reference of
-    tests/test_shrinking.py and of the benchmark's before/after ratio). ``subsets=False`` seeks
-    Farkas certificates on the whole instance only (farkas_from_subset's own sub-instances).
+    tests/test_shrinking.py and of the benchmark's before/after ratio). Certificates are sought on
+    sub-instances first (farkas_from_subset) only for Definition 3's own cone.
     """
     if sg.n_in == 0:
         return AscentResult(Separability(Status("ok", "no margin inequalities: every context has full "
@@ -440,7 +440,7 @@ def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None,
     cert = zero_embedding_certificate(sg)
     if cert is not None:
         return AscentResult(cert, _follow(cert), 0)
-    return _ascend(sg, sign_free, shrink, subsets and sign_free is None)
+    return _ascend(sg, sign_free, shrink, sign_free is None)
 
 
 def _ascend(sg: StructuredGeometry, sign_free: np.ndarray | None, shrink: bool,
