@@ -28,11 +28,10 @@ TINY = 2.0 ** -960
 
 @njit(cache=True)
 def _combination_dot2(H: np.ndarray, ctx: np.ndarray, plus: np.ndarray, minus: np.ndarray,
-                      coeffs: np.ndarray, V: int) -> tuple[np.ndarray, np.ndarray, bool]:
+                      coeffs: np.ndarray, V: int) -> tuple[np.ndarray, bool]:
     d = H.shape[1]
     hi = np.zeros((V, d))
     lo = np.zeros((V, d))
-    ab = np.zeros((V, d))
     exact = True
     for t in range(ctx.shape[0]):
         c = coeffs[t]
@@ -56,20 +55,17 @@ def _combination_dot2(H: np.ndarray, ctx: np.ndarray, plus: np.ndarray, minus: n
                 z = sn - s
                 lo[row, i] += ((s - (sn - z)) + (sx - z)) + se  # TwoSum's error and the product's
                 hi[row, i] = sn
-                ab[row, i] += ax
-    return hi + lo, ab, exact
+    return hi + lo, exact
 
 
-def combination_dot2(H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray,
-                     V: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(res, A)``: ``res`` the Dot2 evaluation of ``C H`` (V×d, rows n×3 = (context, plus, minus),
-    term t ``coeffs[t]·(e_plus − e_minus) h_ctxᵀ``), within ``u|C H| + γ_n²|C||H|`` entrywise, and
-    ``A`` the float sum of ``|c_t||h_ctx|`` per entry (``≥ (1 − γ_n)·(|C||H|)``); None when a
+def combination_dot2(H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray, V: int) -> np.ndarray | None:
+    """The Dot2 evaluation ``res`` of ``C H`` (V×d; rows n×3 = (context, plus, minus), term t
+    ``coeffs[t]·(e_plus − e_minus) h_ctxᵀ``), within ``u|C H| + γ_n²|C||H|`` entrywise; None when a
     product could underflow or a value is not finite (module docstring)."""
     rows = np.ascontiguousarray(rows, dtype=np.int64).reshape(-1, 3)
-    res, ab, exact = _combination_dot2(np.ascontiguousarray(H, dtype=np.float64), rows[:, 0].copy(),
-                                       rows[:, 1].copy(), rows[:, 2].copy(),
-                                       np.ascontiguousarray(coeffs, dtype=np.float64), int(V))
+    res, exact = _combination_dot2(np.ascontiguousarray(H, dtype=np.float64), rows[:, 0].copy(),
+                                   rows[:, 1].copy(), rows[:, 2].copy(),
+                                   np.ascontiguousarray(coeffs, dtype=np.float64), int(V))
     if not exact or not np.all(np.isfinite(res)):
         return None
-    return res, ab
+    return res

@@ -340,7 +340,7 @@ def norm_bound(H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray,
     if e.hmax < needed * size and e.allowance > computed:
         dot2 = combination_dot2(e.Hs, e.rows, coeffs, e.V)
         if dot2 is not None:
-            size = min(size, e.compensated_size(float(np.linalg.norm(dot2[0])), float(np.linalg.norm(dot2[1]))))
+            size = min(size, e.compensated_size(float(np.linalg.norm(dot2))))
     return math.inf if size == 0.0 else e.hmax / size
 
 
@@ -355,15 +355,15 @@ def rounding_ceiling(H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray, V: int
     size = e.allowance * (1.0 + 2.0 * gamma(e.N))
     c, h = np.abs(coeffs[coeffs != 0]), np.abs(e.Hs[e.Hs != 0])
     if c.size and h.size and float(c.min()) * float(h.min()) >= compensated.TINY:
-        A = abs_combination_norm(e.Hs, e.rows, coeffs, e.V) * (1.0 + gamma(e.N))
-        size = min(size, e.compensated_size(0.0, A))
+        size = min(size, e.compensated_size(0.0))
     return math.inf if size == 0.0 else e.hmax / size
 
 
 class _Evaluation:
     """What norm_bound's derivation fixes before any evaluation of ``C H``: the power-of-two scaling
-    ``Hs = 2^k H`` (``hmax`` is ``2^k max‖h_j‖``, the numerator of the bound), ``n_max``, ``N`` and
-    the plain rounding allowance."""
+    ``Hs = 2^k H`` (``hmax`` is ``2^k max‖h_j‖``, the numerator of the bound), ``n_max``, ``N``,
+    ``abs_norm = ‖|C||Hs|‖_F`` as computed (within relative γ_N, abs_combination_norm) and the plain
+    rounding allowance."""
 
     def __init__(self, H: np.ndarray, rows: np.ndarray, coeffs: np.ndarray, V: int | None) -> None:
         norms = np.linalg.norm(H, axis=1)
@@ -380,14 +380,15 @@ class _Evaluation:
         self.hmax, self.Hs = math.ldexp(hmax, k), Hs
         self.n_max = terms_per_row(self.rows, self.V)
         self.N = self.n_max + H.shape[0] + self.V * H.shape[1] + 8
-        self.allowance = 2.0 * (gamma(self.n_max) * abs_combination_norm(Hs, self.rows, coeffs, self.V)
+        self.abs_norm = abs_combination_norm(Hs, self.rows, coeffs, self.V)
+        self.allowance = 2.0 * (gamma(self.n_max) * self.abs_norm
                                 + self.n_max * math.sqrt(self.V * H.shape[1]) * 2.0 ** -1074)
 
-    def compensated_size(self, res_norm: float, abs_norm: float) -> float:
+    def compensated_size(self, res_norm: float) -> float:
         """An upper bound on ``‖C Hs‖_F`` from the norm of its Dot2 evaluation ``res``: entrywise
-        ``|C Hs| ≤ (|res| + γ_n²|C||Hs|)/(1 − u)`` (compensated.py), ``|C||Hs| ≤ A/(1 − γ_n)`` with
-        ``abs_norm = ‖A‖``, A the computed absolute sums, and n ≤ n_max; the norms and the sum err
-        by ≤ γ_N relative, as in :func:`norm_bound`."""
+        ``|C Hs| ≤ (|res| + γ_n²|C||Hs|)/(1 − u)`` (compensated.py) with n ≤ n_max, and
+        ``‖|C||Hs|‖ ≤ abs_norm/(1 − γ_N)``; the norm of res and the sum err by ≤ γ_N relative, as in
+        :func:`norm_bound`."""
         g = gamma(self.n_max)
-        size = (res_norm + g * g / (1.0 - g) * abs_norm) / (1.0 - UNIT_ROUNDOFF)
+        size = (res_norm + g * g * self.abs_norm / (1.0 - gamma(self.N))) / (1.0 - UNIT_ROUNDOFF)
         return size * (1.0 + 2.0 * gamma(self.N))
