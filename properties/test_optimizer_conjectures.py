@@ -17,17 +17,14 @@ from ntpverify.suite.harness import applicable_instance, gd_property
 FACTORS = (1.0, 0.5, 0.25)
 
 
-@pytest.mark.claim("C3")
-@gd_property
-def test_C3_conjecture_ngd_F_part_floor_is_proportional_to_eta(data: st.DataObject) -> None:
-    inst = applicable_instance(data, "C3")
-    params = {"eta_factor": data.draw(st.sampled_from(FACTORS), label="eta_factor")}
-    enforce(check_C3(inst, **params), inst, params)
+#: The conjectures run here (each check takes ``eta_factor``).
+CHECKS = {"C3": check_C3, "C4": check_C4}
 
 
-@pytest.mark.claim("C4")
+@pytest.mark.parametrize("claim", [pytest.param(c, marks=pytest.mark.claim(c)) for c in CHECKS])
 @gd_property
-def test_C4_conjecture_ngd_converges_in_direction_to_Wmm(data: st.DataObject) -> None:
-    inst = applicable_instance(data, "C4")
+def test_ngd_conjecture(claim: str, data: st.DataObject) -> None:
+    """C3: NGD's F-part floor is proportional to η; C4: NGD converges in direction to W^mm."""
+    inst = applicable_instance(data, claim)
     params = {"eta_factor": data.draw(st.sampled_from(FACTORS), label="eta_factor")}
-    enforce(check_C4(inst, **params), inst, params)
+    enforce(CHECKS[claim](inst, **params), inst, params)
