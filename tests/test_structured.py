@@ -299,3 +299,66 @@ def test_a_subset_certificate_mapped_to_the_wrong_contexts_is_not_accepted(monke
     assert "contexts that carry most" not in sol.sep.status.reason
     assert sol.separable is False
     assert recheck_farkas(inst, sol.sep.farkas_rows, sol.sep.farkas_y) <= 1e-12
+
+
+def _dense_operator(H: np.ndarray, rows: Triples, V: int) -> np.ndarray:
+    """A as a dense n × V·d matrix, row t = vec((e_plus − e_minus) h_ctxᵀ), built term by term."""
+    d = H.shape[1]
+    A = np.zeros((rows.n, V * d))
+    for t, (j, p, q) in enumerate(rows.array()):
+        A[t, p * d:(p + 1) * d] += H[j]
+        A[t, q * d:(q + 1) * d] -= H[j]
+    return A
+
+
+def test_token_blocks_invert_the_diagonal_blocks_of_the_gram_operator():
+    """token_block_inverse against the d×d diagonal blocks of the dense AᵀA: a full-rank block times
+    its inverse is the identity; a rank-deficient one is pseudo-inverted (Moore–Penrose, so the
+    blocks' null directions are not amplified); a token on no row gets a zero block."""
+    from ntpverify.core.structured import token_block_inverse
+
+    sg = StructuredGeometry(_supported(4, 7, 30, 3, 3))
+    j = np.random.default_rng(0).integers(0, sg.m, 90)
+    v = np.array([sg.first_off_support(int(c)) for c in j])
+    rows = Triples(j.astype(np.intp), sg.anchors[j].astype(np.intp), v.astype(np.intp)).concat(sg.eq)
+    V, d = sg.V, sg.d
+    A = _dense_operator(sg.H, rows, V)
+    K = A.T @ A
+    M = token_block_inverse(sg.H, rows, V)
+    inverse = np.column_stack([M.matvec(e) for e in np.eye(V * d)])
+    full_rank = 0
+    for u in range(V):
+        at = slice(u * d, (u + 1) * d)
+        block = K[at, at]
+        if not block.any():
+            assert not inverse[at, at].any()
+        elif np.linalg.matrix_rank(block) == d:
+            full_rank += 1
+            assert np.abs(inverse[at, at] @ block - np.eye(d)).max() < 1e-9
+        else:
+            assert rel(inverse[at, at], np.linalg.pinv(block, hermitian=True)) < 1e-8
+        off = np.delete(inverse[at], np.arange(u * d, (u + 1) * d), axis=1)
+        assert not off.any()  # block diagonal: tokens are not coupled
+    assert full_rank >= V - 2
+
+
+def test_farkas_correction_is_the_least_norm_one():
+    """farkas_correction's δ cancels Aᵀy to its target and lies in range(A), so it is the least-norm
+    correction: it matches the dense pseudo-inverse answer ``−A (AᵀA)⁺ Aᵀ y``. With a preconditioner
+    of wrong blocks (all identity) CG still converges to the same δ, only slower: the preconditioner
+    shapes the path, never the answer."""
+    from ntpverify.core.structured import token_block_inverse
+    from scipy.sparse.linalg import aslinearoperator
+
+    inst = _supported(5, 6, 40, 4, 3)
+    sg = StructuredGeometry(inst)
+    j = np.repeat(np.arange(sg.m), 2)
+    v = np.array([sg.first_off_support(int(c)) for c in j])
+    rows = Triples(j.astype(np.intp), sg.anchors[j].astype(np.intp), v.astype(np.intp)).concat(sg.eq)
+    y = np.random.default_rng(1).random(rows.n)
+    A = _dense_operator(sg.H, rows, sg.V)
+    expected = -A @ (np.linalg.pinv(A.T @ A) @ (A.T @ y))
+    for M in (token_block_inverse(sg.H, rows, sg.V), aslinearoperator(np.eye(sg.V * sg.d))):
+        delta = structured_svm.farkas_correction(sg, rows, y, M, 1e-13)
+        assert np.linalg.norm(A.T @ (y + delta)) <= 1e-12
+        assert rel(delta, expected) < 1e-9

@@ -68,6 +68,16 @@ BLAS_ADVANTAGE = 4
 #: Largest block (rows × columns) of the equality system whose singular values are computed
 #: densely for dim F: 4e6 entries is 32 MB and a few seconds of SVD on 2 cores.
 LOCAL_RANK_CAP = 4_000_000
+#: token_block_inverse keeps V inverse blocks of d×d; above this many entries (2 GB) it is not
+#: built and the solve it serves runs unpreconditioned (the one place memory would exceed
+#: O(nnz + V·d + m·d): V·d² is 131 MB at V = 1000, d = 128).
+TOKEN_BLOCK_ENTRIES = 1 << 28
+#: A token block's eigenvalues below this fraction of its largest count as zero: the blocks are
+#: pseudo-inverted. Every residual the preconditioner sees has row u in the span of the h_j on
+#: token u's rows, which is the block's range, so nothing is lost; an inverse with a tiny ridge
+#: instead amplified rounding in the null directions of rank-deficient blocks (a token on fewer
+#: than d distinct contexts) by 1/ridge and made CG diverge (measured on duplicated contexts).
+TOKEN_BLOCK_RCOND = 1e-10
 #: Logit chunks ``W H_Jᵀ`` (V × |J|) are kept below this many entries (8 MB): margins and spreads
 #: are computed context-chunk by context-chunk so memory stays O(V·d + m·d).
 CHUNK_ENTRIES = 1 << 20
@@ -116,6 +126,34 @@ class Triples:
         ``m·V ≤ BLAS_ADVANTAGE·n`` (the m×V block is then no larger than a few copies of the
         constraint list, and BLAS is that much faster per flop)."""
         return H.shape[0] * V <= BLAS_ADVANTAGE * self.n
+
+
+def token_block_inverse(H: np.ndarray, rows: Triples, V: int) -> LinearOperator | None:
+    """The block-Jacobi preconditioner of ``AᵀA`` on ``R^{V×d}``, one d×d block per token:
+    ``(AᵀA)_{uu} = Σ_{t: u ∈ {p_t, q_t}} h_{j_t} h_{j_t}ᵀ``, pseudo-inverted (TOKEN_BLOCK_RCOND), or
+    None when V·d² exceeds TOKEN_BLOCK_ENTRIES.
+
+    Why blocks by token: ``Aᵀy = Cᵀ H`` with C the m×V coefficients of y, so row u of ``Aᵀy``
+    is ``Σ_j C_{ju} h_j``, which involves only token u's column of C; rows of different tokens
+    are coupled only through the contexts' anchors. Each block alone is the normal operator of
+    "column u of C lies in ``null(H_{J_u}ᵀ)``". Measured on a Farkas correction (512 contexts,
+    V = 400, d = 64, 67k rows, structured_svm.farkas_from_direction): 136 CG iterations with these
+    blocks, 2207 without and 2945 with a scalar per token, against 3037 LSQR iterations."""
+    m, d = H.shape
+    if V * d * d > TOKEN_BLOCK_ENTRIES:
+        return None
+    keys, counts = np.unique(np.concatenate([rows.plus * m + rows.ctx, rows.minus * m + rows.ctx]),
+                             return_counts=True)
+    tok, ctx = np.divmod(keys, m)
+    bounds = np.searchsorted(tok, np.arange(V + 1))
+    blocks = np.empty((V, d, d))
+    for u in range(V):
+        lo, hi = bounds[u], bounds[u + 1]
+        Hu = H[ctx[lo:hi]] * np.sqrt(counts[lo:hi])[:, None]
+        blocks[u] = Hu.T @ Hu
+    inverse = np.linalg.pinv(blocks, rcond=TOKEN_BLOCK_RCOND, hermitian=True)
+    return LinearOperator((V * d, V * d), dtype=float,
+                          matvec=lambda r: np.matmul(inverse, r.reshape(V, d, 1)).ravel())
 
 
 @dataclass

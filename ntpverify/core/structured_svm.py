@@ -26,8 +26,10 @@ when that raises ``D``.
 recession direction: a ``G`` with columns in ``C_j``, ``G H = 0`` and ``−Σ_{v∉S_j} g_{j,v} = 1``
 (theory.md §9). Its estimate is the difference quotient ``(G_{2k} − G_k)/(s_{2k} − s_k)``
 (``s = Σα``), in which the bounded part of the iterates cancels; on its pattern of clearly positive
-multipliers the least-norm correction that makes ``G H = 0`` exactly (keeping ``𝟙ᵀα = 1``) is
-found by LSQR, negative multipliers are dropped and the solve repeated. The certificate is
+multipliers the least-norm correction that makes ``G H = 0`` is found by conjugate gradients on
+``AᵀA`` in W-space, preconditioned by its token blocks (``G H = 0`` is one condition
+``Σ_j g_{j,u} h_j = 0`` per token u, coupled only through the anchors), negative multipliers
+are dropped, the solve repeated, and the result scaled to ``𝟙ᵀα = 1``. The certificate is
 accepted, as on the dense route, when the bound it proves exceeds geometry.SCALE_CAP.
 A defect ``ε = ‖G H‖`` at ``𝟙ᵀα = 1`` proves that every ``W``
 meeting Definition 2 has ``‖W‖ ≥ 1/ε``, since ``1 ≤ Σ α_{j,v}(ℓ_{j,a_j} − ℓ_{j,v}) = ⟨W, G H⟩``:
@@ -57,7 +59,7 @@ from ntpverify.core.structured import (
     combination_defect,
     least_norm_decoder,
     least_squares_multipliers,
-    lsqr_refined,
+    token_block_inverse,
 )
 from ntpverify.core.structured_kernels import all_active, block_epoch, mask_rows
 
@@ -75,8 +77,10 @@ POLISH_STEPS = (1e-6, 1e-9, 1e-12)
 #: needs one, a nearly right one a few; far from the optimum the rounds only cost (measured: 8
 #: rounds took 8–20 s on a nearly non-separable V=64, m=128, d=32 instance without certifying).
 ACTIVE_SET_ROUNDS = 4
-#: Conjugate-gradient iterations per solve of the polish (_polish); as structured.LSQR_ITER_LIM,
-#: a well-posed warm-started solve takes far fewer, and one that needs more falls back to LSQR.
+#: Conjugate-gradient iterations per solve of the polish (_polish) and of a Farkas correction
+#: (farkas_correction); as structured.LSQR_ITER_LIM, a well-posed warm-started solve takes far
+#: fewer (measured: a few dozen, and 22–30 per Farkas round), and a polish that needs more falls
+#: back to LSQR.
 CG_ITER_LIM = 3000
 #: Epoch budget of the ascent: at most MAX_EPOCHS and at most ASCENT_FLOPS of epochs (≈ 2·m·V·d
 #: flops each), but never fewer than MIN_EPOCHS. theory.md §9 measured 56–82 epochs on separable
@@ -347,13 +351,16 @@ def farkas_from_subset(sg: StructuredGeometry, D: np.ndarray) -> Separability | 
     return None
 
 
-def _farkas_operator(sg: StructuredGeometry, rows: Triples, n_margin: int) -> LinearOperator:
-    """``δ ↦ (vec(Aᵀδ), 𝟙ᵀδ_α)``: the correction δ must cancel ``G H`` and keep ``𝟙ᵀα = 1``."""
+def farkas_correction(sg: StructuredGeometry, rows: Triples, y: np.ndarray,
+                      blocks: LinearOperator | None, target: float) -> np.ndarray:
+    """The least-norm ``δ`` with ``Aᵀ(y + δ) = 0``: ``δ = A z`` with ``(AᵀA) z = −Aᵀy``, by CG in
+    ``R^{V×d}`` preconditioned by token blocks (structured.token_block_inverse), stopped at
+    ``‖Aᵀ(y + δ)‖ ≤ target`` (absolute; CG's residual is exactly that defect)."""
     V, d = sg.V, sg.d
-    return LinearOperator((V * d + 1, rows.n), dtype=float,
-                          matvec=lambda x: np.append(rows.adjoint(sg.H, x, V).ravel(), x[:n_margin].sum()),
-                          rmatvec=lambda u: rows.apply(sg.H, u[:-1].reshape(V, d))
-                          + np.concatenate([np.full(n_margin, u[-1]), np.zeros(rows.n - n_margin)]))
+    gram = LinearOperator((V * d, V * d), dtype=float,
+                          matvec=lambda z: rows.adjoint(sg.H, rows.apply(sg.H, z.reshape(V, d)), V).ravel())
+    z, _ = cg(gram, -rows.adjoint(sg.H, y, V).ravel(), rtol=0.0, atol=target, maxiter=CG_ITER_LIM, M=blocks)
+    return rows.apply(sg.H, z.reshape(V, d))
 
 
 def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) -> Separability | None:
@@ -373,21 +380,25 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
     y = np.concatenate([alpha[j, v], D[sg.eq.ctx, sg.eq.plus]])
     V = sg.V
     hmax = float(np.linalg.norm(sg.H, axis=1).max())
-    for _ in range(FARKAS_ROUNDS):
+    blocks: LinearOperator | None = None
+    for round_ in range(FARKAS_ROUNDS):
         n_a = j.size
         if n_a == 0 or not y[:n_a].sum() > 0.0:
             return None
         margin_rows = Triples(j.astype(np.intp), sg.anchors[j].astype(np.intp), v.astype(np.intp))
         rows = margin_rows.concat(sg.eq)
-        y = y / y[:n_a].sum()
-        y += lsqr_refined(_farkas_operator(sg, rows, n_a), np.append(-rows.adjoint(sg.H, y, V).ravel(), 0.0),
-                          scale=FARKAS_SLACK * hmax / (SCALE_CAP * REFINE_TARGET))
+        if round_ == 0:
+            # built once: later rounds only lose the dropped rows, and a slightly stale
+            # preconditioner costs a few iterations where rebuilding costs ~2·n·d² flops
+            blocks = token_block_inverse(sg.H, rows, V)
+        y = y / y[:n_a].sum()  # Aᵀy = 0 is homogeneous: the whole of y is scaled
+        y += farkas_correction(sg, rows, y, blocks, FARKAS_SLACK * hmax / SCALE_CAP)
         negative = y[:n_a] < 0.0
         if negative.any():
             keep = np.concatenate([~negative, np.ones(sg.eq.n, dtype=bool)])
             j, v, y = j[~negative], v[~negative], y[keep]
             continue
-        y[:n_a] /= y[:n_a].sum()
+        y /= y[:n_a].sum()
         defect = combination_defect(sg.H, rows, y, V)
         eps = float(np.linalg.norm(rows.adjoint(sg.H, y, V)))
         bound = norm_bound(sg.H, rows.array(), y, partial(rows.adjoint, y=y, V=V), V, needed=SCALE_CAP)
