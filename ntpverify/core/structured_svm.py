@@ -51,11 +51,13 @@ from ntpverify.core.maxmargin import ACTIVE_DUAL_RTOL, ACTIVE_SLACK, KKT_RTOL, M
 from ntpverify.core.separability import Separability, farkas_verdict
 from ntpverify.core.status import State, Status
 from ntpverify.core.structured import (
+    CG_ITER_LIM,
     REFINE_ROUNDS,
     REFINE_TARGET,
     StructuredGeometry,
     Triples,
     Work,
+    cancel_adjoint,
     combination_defect,
     least_norm_decoder,
     least_squares_multipliers,
@@ -77,11 +79,6 @@ POLISH_STEPS = (1e-6, 1e-9, 1e-12)
 #: needs one, a nearly right one a few; far from the optimum the rounds only cost (measured: 8
 #: rounds took 8–20 s on a nearly non-separable V=64, m=128, d=32 instance without certifying).
 ACTIVE_SET_ROUNDS = 4
-#: Conjugate-gradient iterations per solve of the polish (_polish) and of a Farkas correction
-#: (farkas_correction); as structured.LSQR_ITER_LIM, a well-posed warm-started solve takes far
-#: fewer (measured: a few dozen, and 22–30 per Farkas round), and a polish that needs more falls
-#: back to LSQR.
-CG_ITER_LIM = 3000
 #: Epoch budget of the ascent: at most MAX_EPOCHS and at most ASCENT_FLOPS of epochs (≈ 2·m·V·d
 #: flops each), but never fewer than MIN_EPOCHS. theory.md §9 measured 56–82 epochs on separable
 #: instances up to 500k constraints; a nearly non-separable V=64, m=128, d=32 draw (‖W^mm‖ = 68)
@@ -351,18 +348,6 @@ def farkas_from_subset(sg: StructuredGeometry, D: np.ndarray) -> Separability | 
     return None
 
 
-def farkas_correction(sg: StructuredGeometry, rows: Triples, y: np.ndarray,
-                      blocks: LinearOperator | None, target: float) -> np.ndarray:
-    """The least-norm ``δ`` with ``Aᵀ(y + δ) = 0``: ``δ = A z`` with ``(AᵀA) z = −Aᵀy``, by CG in
-    ``R^{V×d}`` preconditioned by token blocks (structured.token_block_inverse), stopped at
-    ``‖Aᵀ(y + δ)‖ ≤ target`` (absolute; CG's residual is exactly that defect)."""
-    V, d = sg.V, sg.d
-    gram = LinearOperator((V * d, V * d), dtype=float,
-                          matvec=lambda z: rows.adjoint(sg.H, rows.apply(sg.H, z.reshape(V, d)), V).ravel())
-    z, _ = cg(gram, -rows.adjoint(sg.H, y, V).ravel(), rtol=0.0, atol=target, maxiter=CG_ITER_LIM, M=blocks)
-    return rows.apply(sg.H, z.reshape(V, d))
-
-
 def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) -> Separability | None:
     """An exact certificate near the recession-direction estimate ``D`` (m×V, columns ≈ in C_j,
     ``𝟙ᵀα = 1``), or None when none verifies (module docstring).
@@ -392,7 +377,7 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
             # preconditioner costs a few iterations where rebuilding costs ~2·n·d² flops
             blocks = token_block_inverse(sg.H, rows, V)
         y = y / y[:n_a].sum()  # Aᵀy = 0 is homogeneous: the whole of y is scaled
-        y += farkas_correction(sg, rows, y, blocks, FARKAS_SLACK * hmax / SCALE_CAP)
+        y += cancel_adjoint(sg.H, rows, y, V, blocks, FARKAS_SLACK * hmax / SCALE_CAP)
         negative = y[:n_a] < 0.0
         if negative.any():
             keep = np.concatenate([~negative, np.ones(sg.eq.n, dtype=bool)])
