@@ -315,7 +315,8 @@ CATALOGUE: tuple[Claim, ...] = (
           "separable instances (figure 5's remark for NGD's direction; proved for one-hot data, L2).",
           "compatible, separable, η = 0.1/max‖h_j‖ × drawn factor",
           "e(k) = 1 − cos(W_k, W^mm) at doublings 16 … 2^18 that float64 resolves (off-support mass of "
-          "partial-support contexts ≥ 1e-10); limit bracketed by fits through K/2, K along 1/k (largest) and "
+          "partial-support contexts ≥ V·2⁻¹⁰²²/u, as L1; the fits read only where W_k separates the data at "
+          "K/4, K/2, K, else inconclusive); limit bracketed by fits through K/2, K along 1/k (largest) and "
           "1/log k (smallest; ‖W_k‖ ∝ log k measured): pass if e(K) or the 1/k limit ≤ 0.23 = 2 × the "
           "measured max 0.115 of the 1/log k limits, fail if the 1/log k limit > 0.23 (fit predicting "
           "e(K/4) to 25%), else inconclusive",

@@ -14,7 +14,7 @@ conjectures, and the measurements below refute some readings of them.
   normalized step is spent in F, and ‖W_k‖ grows like GD's log k, not like ηk as on one-hot data
   (L2): the remark's "converge faster than GD" does not carry over to general NTP. The direction
   error is read at doublings and its limit bracketed between the 1/k and 1/log k fits
-  (:func:`bracketed`). Measured (400 draws, seed 4, factors 1, ½, ¼): 349 pass, 1 inconclusive,
+  (optim_limits.judge with ``Rate.fast``). Measured (400 draws, seed 4, factors 1, ½, ¼): 349 pass, 1 inconclusive,
   0 fail, 50 vacuous; largest observed 0.221 (e(2^18) on a slow draw, still falling 8% per doubling).
 
 C3 measured (600 random draws of ``strategies.instances(regime=GD_REGIMES)``, η factors 1, ½, ¼,
@@ -44,19 +44,11 @@ from typing import Any
 
 import numpy as np
 
-from ntpverify.core.instance import Instance, drop_contexts
+from ntpverify.core.instance import Instance
 from ntpverify.core.solution import Solution
 from ntpverify.optim.optimizers import NGD, Optimizer, OptimizerDivergence, optimize
 from ntpverify.suite.checks.evidence import DISTANCE_FLOOR, misalignment, solved
-from ntpverify.suite.checks.optim_limits import (
-    FIRST,
-    MISS,
-    Rate,
-    extrapolate,
-    min_off_support_mass,
-    ngd_step,
-    resolve_floor,
-)
+from ntpverify.suite.checks.optim_limits import Rate, ngd_step, run_and_judge
 from ntpverify.suite.verdict import Verdict, holds, inconclusive, vacuous, within
 
 #: Steps of the first run at η (the run at η/2 takes twice as many: the same clock ηk); doubled
@@ -144,68 +136,15 @@ DIRECTION_STEPS = 1 << 18
 #: the 1/log k fit's limit ≤ 0.115 (most negative: faster than 1/log k at the end).
 C4_MEASURED = 0.115
 C4_SHAPE = ("a + C/log k", lambda k: 1.0 / math.log(k))  # toward W^mm and toward another limit alike
+#: The fastest decay the pass side allows for: 1/k (a normalized method's margin rate, L1/L2).
+FAST = ("a + C/k", lambda k: 1.0 / k)
 C4_RATE = Rate(C4_SHAPE, C4_SHAPE, 2 * C4_MEASURED,
                f"NGD on general NTP: limit of 1 − cos(W_k, W^mm) ≤ 2 × the measured max ({C4_MEASURED:.3g}) "
-               "of its 1/log k fits, bracketed by the 1/k and 1/log k fits")
+               "of its 1/log k fits, bracketed by the 1/k and 1/log k fits", fast=FAST)
 
 #: ``1 − cos`` below this is rounding (misalignment keeps relative accuracy; directions computed
 #: from iterates of norm ~10 agree to ~1e-15, squared in 1 − cos).
 ROUNDING = 1e-12
-
-
-def partial_off_support_mass(inst: Instance, W: np.ndarray) -> float:
-    """:func:`optim_limits.min_off_support_mass` over the contexts with ``|S_j| < V`` (a full-support
-    context has no off-support mass; the gradient's resolution is set by the others)."""
-    partial = ~inst.support_mask.all(axis=1)
-    return min_off_support_mass(drop_contexts(inst, np.flatnonzero(~partial)), W) if partial.any() else 1.0
-
-
-def resolved_errors(inst: Instance, optimizer: Optimizer, steps: int,
-                    error: Callable[[np.ndarray], float]) -> tuple[dict[int, float], int | None]:
-    """``e(k)`` at the doublings ``FIRST ≤ k ≤ steps`` float64 resolves (partial-support mass ≥
-    resolve_floor), and the first unresolved doubling (None if all are)."""
-    ks = [2**i for i in range(int(math.log2(FIRST)), int(math.log2(max(steps, 1))) + 1)]
-    tr = optimize(inst, ks[-1], optimizer, checkpoints=ks)
-    out: dict[int, float] = {}
-    for k in ks:
-        if partial_off_support_mass(inst, tr.iterates[k]) < resolve_floor(inst.V):
-            return out, k
-        out[k] = error(tr.iterates[k])
-    return out, None
-
-
-#: The fastest decay the pass side allows for: 1/k (a normalized method's margin rate, L1/L2).
-FAST = ("a + C/k", lambda k: 1.0 / k)
-
-
-def bracketed(claim: str, rate: Rate, e: dict[int, float], unresolved: int | None, what: str) -> Verdict:
-    """The limit of an error ``e ≥ 0`` held to ``rate.tolerance`` from both sides of its unknown
-    rate: for a decreasing ``e`` a fit through ``K/2, K`` along a faster shape extrapolates a larger
-    limit. ``pass`` if ``e(K)`` is within and not growing, or the fit along 1/k (:data:`FAST`, the
-    largest such limit, ``2e(K) − e(K/2)``) is within; ``fail`` if even the fit along the slowest
-    shape ``rate`` (the smallest limit) is beyond, and predicts ``e(K/4)`` to MISS; else, or with
-    fewer than 3 resolved doublings (optim_limits.resolve_floor), inconclusive (budget too short)."""
-    ks = sorted(e)
-    if len(ks) < 3:
-        why = f"float64 cannot resolve the gradient from k = {unresolved}" if unresolved else "too few steps"
-        return inconclusive(claim, f"{what}: fewer than 3 resolved doublings ({why}; budget too short)")
-    K = ks[-1]
-    reach = "resolved to the budget" if unresolved is None else f"float64 resolves k < {unresolved}"
-    detail = f"{what} at k = {K // 4}, {K // 2}, {K} = {e[ks[-3]]:.4g}, {e[ks[-2]]:.4g}, {e[K]:.4g} ({reach})"
-    if not all(math.isfinite(v) for v in e.values()):
-        return holds(claim, False, f"{detail}: not finite")
-    if e[K] <= rate.tolerance and (e[K] <= e[ks[-2]] or e[K] <= ROUNDING):
-        return within(claim, e[K], rate.tolerance, rate.text, f"{detail}: within and not growing")
-    fast, _, _ = extrapolate(e, FAST[1])
-    if fast <= rate.tolerance:
-        return within(claim, max(fast, 0.0), rate.tolerance, rate.text,
-                      f"{detail}: limit along {FAST[0]} {fast:.4g} within")
-    slow, C, miss = extrapolate(e, rate.near[1])
-    fit = f"limit along {rate.near[0]} {slow:.4g} (C = {C:.4g}, misses e(K/4) by {miss:.2g})"
-    if miss > MISS or slow <= rate.tolerance:
-        return inconclusive(claim, f"{detail}: limits along {FAST[0]} {fast:.4g} and {fit} bracket the "
-                                   f"tolerance {rate.tolerance:.3g}: budget too short")
-    return within(claim, slow, rate.tolerance, rate.text, f"{detail}: {fit}")
 
 
 def _misalignment(W: np.ndarray, target: np.ndarray) -> float:
@@ -225,11 +164,8 @@ def check_C4(inst: Instance, steps: int = DIRECTION_STEPS, eta_factor: float = 1
     target = sol.W_mm if limit is None else np.asarray(limit, dtype=float)
     assert target is not None  # certified by solved()
     opt = NGD(ngd_step(inst, eta_factor)) if optimizer is None else optimizer
-    try:
-        e, unresolved = resolved_errors(inst, opt, steps, lambda W: _misalignment(W, target))
-    except OptimizerDivergence as exc:
-        return holds("C4", False, f"{opt!r} diverged: {exc}")
-    return bracketed("C4", C4_RATE, e, unresolved, f"1 − cos(W_k, W^mm) ({opt!r})")
+    return run_and_judge("C4", C4_RATE, inst, opt, steps, lambda W: _misalignment(W, target), "1 − cos(W_k, W^mm)",
+                         0.0, ROUNDING)
 
 
 # --- the search for shrunk counterexamples to the remark ---------------------------------------------
