@@ -45,10 +45,11 @@ from typing import Any
 import numpy as np
 
 from ntpverify.core.instance import Instance
+from ntpverify.core.model import loss_gap, smoothness_bound
 from ntpverify.core.solution import Solution
-from ntpverify.optim.optimizers import NGD, Optimizer, OptimizerDivergence, optimize
+from ntpverify.optim.optimizers import GD, NGD, Adam, Optimizer, OptimizerDivergence, optimize
 from ntpverify.suite.checks.evidence import DISTANCE_FLOOR, misalignment, solved
-from ntpverify.suite.checks.optim_limits import Rate, ngd_step, run_and_judge
+from ntpverify.suite.checks.optim_limits import RATES, Rate, ngd_step, run_and_judge, sign_step
 from ntpverify.suite.verdict import Verdict, holds, inconclusive, vacuous, within
 
 #: Steps of the first run at η (the run at η/2 takes twice as many: the same clock ηk); doubled
@@ -168,11 +169,138 @@ def check_C4(inst: Instance, steps: int = DIRECTION_STEPS, eta_factor: float = 1
                          0.0, ROUNDING)
 
 
+# --- C6: Adam's direction, ε large ----------------------------------------------------------------
+
+#: Adam's moment parameters: the paper's App. A.2 (β₁, β₂) = (0.9, 0.99).
+ADAM_BETAS = (0.9, 0.99)
+#: Steps of C6's run (every measured run is resolved to here: off-support mass ≥ 1e-8 at 2^18).
+ADAM_STEPS = 1 << 18
+#: C6's largest extrapolated |a| along a + C/log² k: 0.088 over the 414 runs with e(K) > 0 of 74 draws
+#: (seed 5 of the GD regimes) × lr factors 1, ½, ¼ × ε factors 1, 4 (module docstring); twice that.
+C6_MEASURED = 0.088
+C6_RATE = Rate(RATES["L3"].near, RATES["L3"].far, 2 * C6_MEASURED,
+               "Adam with ε ≥ lr·λ_max is heavy ball at step lr/ε ≤ 1/λ_max once |∇CE| ≪ ε, so 1 − cos takes "
+               f"L3's a + C/log² k; tolerance 2 × the measured max |a| ({C6_MEASURED:.3g})")
+
+
+def adam(inst: Instance, eta_factor: float = 1.0, eps_factor: float = 1.0) -> Adam:
+    """Adam at ``lr = optim_limits.sign_step(inst, eta_factor)`` (its steps are sign-like while
+    ``|g| ≫ ε``) with ``ε = eps_factor·lr·λ_max`` (λ_max = model.smoothness_bound = 1/default_step):
+    once ``|g| ≪ ε`` it is heavy ball at the effective step ``lr/ε = default_step/eps_factor``."""
+    lr = sign_step(inst, eta_factor)
+    return Adam(lr, *ADAM_BETAS, eps=eps_factor * lr * smoothness_bound(inst))
+
+
+def check_C6(inst: Instance, steps: int = ADAM_STEPS, eta_factor: float = 1.0, eps_factor: float = 1.0, *,
+             limit: np.ndarray | None = None, optimizer: Optimizer | None = None) -> Verdict:
+    """C6: Adam with ``ε = eps_factor·lr·λ_max``, ``eps_factor ≥ 1`` (:func:`adam`), from 0, has
+    ``W_k/‖W_k‖ → W^mm/‖W^mm‖`` on general NTP: the limit of ``1 − cos(W_k, W^mm)`` along
+    ``a + C/log² k`` (else ``a + C/log k``), optim_limits.judge, is within :data:`C6_RATE`'s
+    tolerance. ``limit`` and ``optimizer`` override the limit and the method (negative controls);
+    ``eps_factor < 1`` is outside the hypothesis (vacuous)."""
+    if eps_factor < 1.0:
+        return vacuous("C6", f"eps_factor = {eps_factor!r} < 1: ε < lr·λ_max, outside C6's hypothesis")
+    sol = solved(inst, "C6")
+    if isinstance(sol, Verdict):
+        return sol
+    target = sol.W_mm if limit is None else np.asarray(limit, dtype=float)
+    assert target is not None  # certified by solved()
+    opt = adam(inst, eta_factor, eps_factor) if optimizer is None else optimizer
+    return run_and_judge("C6", C6_RATE, inst, opt, steps, lambda W: _misalignment(W, target), "1 − cos(W_k, W^mm)",
+                         0.0, ROUNDING)
+
+
+# --- C7: GD past the F-part's edge of stability -----------------------------------------------------
+
+#: Steps of C7's run: every measured orbit past the edge is settled by 2^14 (the window ratios at 2^14
+#: and 2^16 agree, module docstring).
+LARGE_STEP_STEPS = 1 << 16
+#: C7's hypothesis: ``ηλ_F⁺ ≥ EDGE`` (linear instability needs > 2; the margin keeps the draws whose
+#: period-2 orbit has a visible amplitude, ∝ √(ηλ_F⁺ − 2), and a transient shorter than the run).
+EDGE = 2.5
+#: Checkpoints per window: the gap's maximum over ``[K/4, K/2)`` and ``[K/2, K]`` at this many points.
+WINDOW = 32
+#: The smallest window-maximum ratio ``r = M(K/2, K)/M(K/4, K/2)`` measured past the edge: 0.604 (302
+#: non-kept draws with ηλ_F⁺ ≥ 2.5, seeds 5 and 6, c = 1, 4, 16, 64, at 2^14 and 2^16). A gap decaying
+#: like 1/(ηk), as below the edge, has r = ½; the tolerance is 0.9 × the measured min, above ½.
+C7_MEASURED = 0.604
+C7_RATIO = 0.9 * C7_MEASURED
+C7_SOURCE = (f"the gap's window maximum does not decay: r ≥ {C7_RATIO:.3g} = 0.9 × the measured min "
+             f"{C7_MEASURED:.3g} (1/(ηk) decay: r = ½); observed 1 − r")
+
+
+def top_curvature_F(sol: Solution) -> float:
+    """``λ_F⁺ = λ_max`` of ``∇²CE`` restricted to F at the limit (``softmax(W h_j) → p_j``): the
+    Hessian of evidence.curvature_F, its largest eigenvalue. GD's F-part has W⋆ as a linearly
+    unstable fixed point when ``ηλ_F⁺ > 2``."""
+    geo, inst = sol.geometry, sol.instance
+    hess = sum(pi * np.kron(np.diag(p) - np.outer(p, p), np.outer(g, g))
+               for pi, p, g in zip(inst.weights, inst.next_token_probs, geo.G, strict=False))
+    Q = geo.F_basis
+    return float(np.linalg.eigvalsh(Q @ hess @ Q.T)[-1])
+
+
+def window_maxima(inst: Instance, sol: Solution, optimizer: Optimizer, K: int,
+                  W_star: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
+    """``(M₁, M₂)`` of ``CE − ℋ`` and of ``‖P_F W_k − W⋆‖``: their maxima over :data:`WINDOW` points of
+    ``[K/4, K/2)`` and of ``[K/2, K]`` (a window, not a checkpoint: a chaotic orbit's samples dip)."""
+    first = [K // 4 + i * (K // 4) // WINDOW for i in range(WINDOW)]
+    second = [K // 2 + i * (K // 2) // WINDOW for i in range(WINDOW + 1)]
+    tr = optimize(inst, K, optimizer, checkpoints=first + second)
+    gap = [loss_gap(inst, tr.iterates[k]) for k in first + second]
+    dist = [F_distance(sol, tr.iterates[k], W_star) for k in first + second]
+    return (max(gap[:WINDOW]), max(gap[WINDOW:])), (max(dist[:WINDOW]), max(dist[WINDOW:]))
+
+
+def check_C7(inst: Instance, steps: int = LARGE_STEP_STEPS, c: float = 16.0, *,
+             optimizer: Optimizer | None = None, curvature: float | None = None) -> Verdict:
+    """C7: GD with the constant step ``η = c/L`` (L = smoothness_bound/2, the bound behind
+    default_step = 1/(2L)) and ``ηλ_F⁺ ≥`` :data:`EDGE` (:func:`top_curvature_F`) does not reach
+    the entropy: the maximum of ``CE(W_k) − ℋ`` over ``[K/2, K]`` is at least :data:`C7_RATIO` × its
+    maximum over ``[K/4, K/2)``. ``fail`` if it is not and the F-part's window maximum fell too (the
+    run converges); inconclusive if only the gap's fell. Vacuous for F = {0} (one-hot: the large-step
+    literature's setting), below the edge, or where ``P_F W_k = W⋆`` to rounding over the window (the
+    unstable mode is not excited). ``optimizer`` overrides the run and ``curvature`` λ_F⁺ (negative
+    controls)."""
+    sol = solved(inst, "C7")
+    if isinstance(sol, Verdict):
+        return sol
+    if sol.F_dim == 0:
+        return vacuous("C7", "F = {0}: no F-part to destabilize (one-hot: Wu et al. 2024's setting)")
+    assert sol.W_star is not None  # compatible, by the gate
+    L = 0.5 * smoothness_bound(inst)
+    lam = top_curvature_F(sol) if curvature is None else float(curvature)
+    eta = c / L
+    opt = GD(eta) if optimizer is None else optimizer
+    edge = f"ηλ_F⁺ = {eta * lam:.4g} (η = {c!r}/L = {eta!r}, λ_F⁺ = {lam:.4g})"
+    if eta * lam < EDGE:
+        return vacuous("C7", f"{edge} < {EDGE}: below C7's edge of stability")
+    try:
+        (g1, g2), (d1, d2) = window_maxima(inst, sol, opt, steps, sol.W_star)
+    except OptimizerDivergence as exc:
+        return inconclusive("C7", f"{edge}: {opt!r} left float64's range ({exc}): the F-part does not converge, "
+                                  "but the gap cannot be read")
+    rounding = DISTANCE_FLOOR * max(1.0, float(np.linalg.norm(sol.W_star)))
+    detail = (f"{edge}; {opt!r}, K = {steps}: max CE − ℋ over [K/4, K/2), [K/2, K] = {g1:.4g}, {g2:.4g}; "
+              f"max ‖P_F W_k − W⋆‖ = {d1:.4g}, {d2:.4g}")
+    if max(d1, d2) <= rounding:
+        return vacuous("C7", f"{detail}: P_F W_k = W⋆ to rounding over the window, the unstable mode is not excited")
+    r = g2 / g1 if g1 > 0.0 else 1.0
+    if r < C7_RATIO and d2 >= C7_RATIO * d1:
+        return inconclusive("C7", f"{detail}: the gap's window maximum fell (r = {r:.3g}) but the F-part's did not: "
+                                  "an excursion of the orbit, budget too short")
+    return within("C7", 1.0 - r, 1.0 - C7_RATIO, C7_SOURCE, f"{detail}; r = {r:.4g}")
+
+
 # --- the search for shrunk counterexamples to the remark ---------------------------------------------
 
 #: A C3 pass with a ratio (not the c = 0 branch) is a counterexample to the remark's reading
 #: ``P_F W_k → W⋆`` for NGD at a constant step.
 C0_SOURCE = "c = 0"
+
+
+#: The search's module, by name (``__name__`` is ``__main__`` when it runs as a script).
+MODULE = "ntpverify.suite.checks.optim_conjectures"
 
 
 @dataclass(frozen=True)
@@ -188,16 +316,27 @@ class Refutation:
 REFUTATIONS: dict[str, Refutation] = {
     "C3": Refutation({"eta_factor": 1.0}, lambda v: v.outcome == "pass" and not v.source.startswith(C0_SOURCE),
                      "figure 5: NGD 'exhibits the same implicit bias' as GD, read as P_F W_k → W⋆ at a constant step"),
+    # a C6 fail: Adam with ε large leaves W^mm
+    "C6": Refutation({"eta_factor": 1.0, "eps_factor": 1.0}, lambda v: v.outcome == "fail",
+                     "figure 5: Adam 'exhibits the same implicit bias' as GD, read as W_k/‖W_k‖ → W^mm "
+                     "with ε ≥ lr·λ_max"),
+    # a C7 pass: GD past the edge keeps the gap open
+    "C7": Refutation({"c": 16.0}, lambda v: v.outcome == "pass",
+                     "large steps still reach the entropy (Wu, Bartlett, Telgarsky & Yu 2024, one-hot), read for "
+                     "general NTP at η = 16/L"),
 }
 
 
-def search(claim_id: str, seed: int, examples: int) -> Path:
+def search(claim_id: str, seed: int, examples: int) -> Path | str:
     """Find the minimal (shrunk) drawn instance on which ``claim_id``'s check refutes the remark
     (:data:`REFUTATIONS`) with Hypothesis under the ``search`` profile, seeded, and archive it
-    (archive.write; ``ntpverify replay`` re-runs the check, which passes: the refutation holds)."""
+    (archive.write; ``ntpverify replay`` re-runs the check: a pass, the refutation holds, for C3 and
+    C7; a fail for C6). Where no draw refutes it, the outcome counts of the draws tried, as text."""
     import random
+    from collections import Counter
 
     from hypothesis import find, settings
+    from hypothesis.errors import NoSuchExample
 
     from ntpverify.suite import archive, claims, profiles
     from ntpverify.suite import strategies as nst
@@ -207,20 +346,31 @@ def search(claim_id: str, seed: int, examples: int) -> Path:
     claim = claims.get(claim_id)
     check = claim.checker()
     tried = [0]
+    outcomes: Counter[str] = Counter()
 
     def counterexample(inst: Instance) -> bool:
         tried[0] += 1
-        return applies(claim_id, inst) is None and how.refutes(check(inst, **how.params))
+        if applies(claim_id, inst) is not None:
+            outcomes["rejected by the gate"] += 1
+            return False
+        verdict = check(inst, **how.params)
+        outcomes[verdict.outcome] += 1
+        return how.refutes(verdict)
 
     profiles.register()
-    found = find(nst.instances(regime=("generic_wide", "orthogonal", "integer_grid")), counterexample,
-                 settings=settings(settings.get_profile("search"), max_examples=examples, database=None),
-                 random=random.Random(seed))
+    try:
+        found = find(nst.instances(regime=("generic_wide", "orthogonal", "integer_grid")), counterexample,
+                     settings=settings(settings.get_profile("search"), max_examples=examples, database=None),
+                     random=random.Random(seed))
+    except NoSuchExample:
+        counts = ", ".join(f"{n} {name}" for name, n in sorted(outcomes.items()))
+        return (f"{claim_id} survives ({how.remark}): no refutation in {tried[0]} draws (seed {seed}, "
+                f"{examples} examples): {counts}")
     verdict = check(found, **how.params)
     return archive.write({**claim.to_dict(), "tolerance": claim.tolerance}, verdict, found, how.params,
                          hypothesis={"profile": "search", "seed": str(seed), "examples": tried[0],
                                      "refutes": how.remark,
-                                     "command": f"python -m {__name__} {claim_id} {seed} {examples}"})
+                                     "command": f"python -m {MODULE} {claim_id} {seed} {examples}"})
 
 
 if __name__ == "__main__":
