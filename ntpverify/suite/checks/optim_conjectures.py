@@ -1,4 +1,5 @@
-"""C3–: the paper's figure-5 remark for optimizers beyond GD, on general NTP instances (conjectures).
+"""C3–C7: the paper's figure-5 remark for optimizers beyond GD, and GD's large steps, on general NTP
+instances (conjectures).
 
 The paper (Thrampoulidis, arXiv 2402.18551, figure 5) remarks that normalized GD and Adam "exhibit
 the same implicit bias [as GD]", and its footnote 8 anticipates the same for SGD: in theory.md
@@ -14,8 +15,39 @@ conjectures, and the measurements below refute some readings of them.
   normalized step is spent in F, and ‖W_k‖ grows like GD's log k, not like ηk as on one-hot data
   (L2): the remark's "converge faster than GD" does not carry over to general NTP. The direction
   error is read at doublings and its limit bracketed between the 1/k and 1/log k fits
-  (optim_limits.judge with ``Rate.fast``). Measured (400 draws, seed 4, factors 1, ½, ¼): 349 pass, 1 inconclusive,
-  0 fail, 50 vacuous; largest observed 0.221 (e(2^18) on a slow draw, still falling 8% per doubling).
+  (optim_limits.judge with ``Rate.fast``). Measured (400 draws, seed 4, factors 1, ½, ¼): 349 pass,
+  1 inconclusive, 0 fail, 50 vacuous; largest observed 0.221 (e(2^18) on a slow draw, still falling
+  8% per doubling).
+* C6 — Adam's direction → W^mm with ε large (survives), the remark for Adam read with ε ≥ lr·λ_max
+  (λ_max = model.smoothness_bound = 1/default_step). Once ``|g| ≪ ε``, Adam's update is
+  ``(lr/ε)·m``, m an exponential average of gradients: heavy ball at the effective step
+  ``lr/ε ≤ 1/λ_max``, stable, so its direction takes L3's rate (1 − cos ≈ a + C/log² k).
+  Which reading: measured on 74 draws (seed 5 of GD_REGIMES, compatible and separable), lr =
+  sign_step × 1, ½, ¼, β = (0.9, 0.99), 2^18 steps, every run resolved: with ε = κ·lr·λ_max, κ = 1
+  and 4 (444 runs), e(2^18) ≤ 0.259, never growing at κ = 1, and the a + C/log² k fits through
+  2^16, 2^17, 2^18 miss e(2^16) by ≤ 10.2% and extrapolate |a| ≤ 0.088 (C6_MEASURED; most a < 0:
+  faster than 1/log² k). With ε = 1e-12 (Adam sign-like throughout, Zhang, Zou & Cao 2024's regime
+  on one-hot data) the direction error grows over the last doubling in 31–32 of 74 draws per lr
+  factor, its 1/log² k fits extrapolate up to 0.82, and the ℓ∞ gap ``1 − γ∞(W_k)/γ∞*`` is 0.35–0.38
+  (median; max 0.77) at 2^18: neither W^mm nor the ℓ∞ face at this budget, so only the ε-large
+  reading is claimed. Search (``python -m ntpverify.suite.checks.optim_conjectures C6 1 400``, κ = 1,
+  lr factor 1): no refutation in 400 draws (340 pass, 60 rejected by the gate).
+* C7 — GD with ``η = c/L``, c ≫ 1 (L = λ_max/2: default_step = 1/(2L)), does **not** reach the
+  entropy once ``ηλ_F⁺ > 2``, λ_F⁺ the largest curvature of CE on F at the limit
+  (:func:`top_curvature_F`, ≤ L): W⋆ is then an unstable fixed point of the F-part, which settles
+  on a period-2 or chaotic orbit with ``CE − ℋ`` of order 0.01–50 nats. The large-step result for
+  separable logistic regression (Wu, Bartlett, Telgarsky & Yu 2024: any constant step converges,
+  F = {0}) does not carry over. Measured (150 draws each of seeds 5 and 6, F ≠ {0}, c = 1, 4, 16,
+  64, K = 2^14 and 2^16): the ratio r of the gap's maxima over ``[K/2, K]`` and ``[K/4, K/2)`` is
+  ≥ 0.604 on all 302 runs with ηλ_F⁺ ≥ 2.5 whose F-part is not pinned at W⋆ (C7_MEASURED; a
+  ``1/(ηk)`` decay has r = ½); no run overflowed; 12 kept ``P_F W_k = W⋆`` to rounding (the
+  unstable mode never excited: vacuous). Below the edge GD can fail too: of 147 runs with
+  ηλ_F⁺ ≤ 1.5, 145 have r ≤ 0.68 at 2^14 (≤ 0.53 at 2^16) but two have r = 0.90–0.94, and one
+  instance at ηλ_F⁺ = 1.67 has r = 0.98–0.99 (a coexisting attracting orbit): the edge is
+  sufficient, not necessary; between 2 and 2.5 the
+  orbit's amplitude ∝ √(ηλ_F⁺ − 2) is small and its transient long, not judged. Search (``… C7 1``,
+  c = 16): shrunk to V = 3, m = d = 1, h = 1, p = (½, ½, 0): η = 32, ηλ_F⁺ = 16, the gap's window
+  maxima 6.23 and 6.58 nats (reports/counterexamples/C7).
 
 C3 measured (600 random draws of ``strategies.instances(regime=GD_REGIMES)``, η factors 1, ½, ¼,
 seed 2; 369 pass, 229 vacuous (F = {0} or a condition fails), 2 inconclusive: a slow transient
@@ -27,9 +59,9 @@ full-support) NGD reaches W⋆ to rounding (c = 0, a pass); one draw kept W⋆ e
 it at η (the kept point unstable at the larger step): inconclusive, there is no ratio to read.
 
 The remark's counterexamples are the conjecture's witnesses: :func:`search` (``python -m
-ntpverify.suite.checks.optim_conjectures C3 SEED``) shrinks a drawn instance on which the check
-passes with c > 0 and archives it; ``ntpverify replay`` re-runs the check on it and reports
-"now holds" — the refutation still holds — so the archive regression set
+ntpverify.suite.checks.optim_conjectures C3 SEED``; C7 likewise; for C6 a witness would be a fail)
+shrinks a drawn instance on which the check passes with c > 0 and archives it; ``ntpverify
+replay`` re-runs the check on it and reports "now holds" — the refutation still holds — so the archive regression set
 (properties/test_archive_regression.py) keeps it: a replay that fails would mean NGD's F-part
 now converges there.
 """
