@@ -49,13 +49,15 @@ def test_C4_rejects_W_star_as_the_direction() -> None:
     assert_accepts(check_C4(inst))
 
 
-@pytest.mark.claim("C4")
-def test_C4_rejects_a_row_permuted_W_mm() -> None:
+@pytest.mark.parametrize("claim", [pytest.param(c, marks=pytest.mark.claim(c)) for c in ("C4", "C6")])
+def test_direction_conjectures_reject_a_row_permuted_W_mm(claim: str) -> None:
     inst, sol = solved("example-B")
     assert sol.W_mm is not None
     # W^mm of the instance with two tokens swapped (D4): a max-margin direction, of the wrong instance
     wrong = sol.W_mm[[1, 0, *range(2, inst.V)]]
-    assert_rejects(check_C4(inst, limit=wrong), "NGD's direction tends to W^mm with tokens 0, 1 swapped")
+    check = {"C4": check_C4, "C6": check_C6}[claim]
+    assert_rejects(check(inst, limit=wrong), f"{claim}'s direction tends to W^mm with tokens 0, 1 swapped")
+    assert_accepts(check(inst))
 
 
 @pytest.mark.claim("C6")
@@ -64,15 +66,6 @@ def test_C6_rejects_adam_with_a_negligible_eps() -> None:
     # ε = 1e-12: Adam stays sign-like, and its direction leaves W^mm (1 − cos extrapolates to ≈ 0.25)
     tiny = Adam(sign_step(inst), *ADAM_BETAS, eps=1e-12)
     assert_rejects(check_C6(inst, optimizer=tiny), "Adam with ε = 1e-12 converges in direction to W^mm")
-    assert_accepts(check_C6(inst))
-
-
-@pytest.mark.claim("C6")
-def test_C6_rejects_a_row_permuted_W_mm() -> None:
-    inst, sol = solved("example-B")
-    assert sol.W_mm is not None
-    wrong = sol.W_mm[[1, 0, *range(2, inst.V)]]
-    assert_rejects(check_C6(inst, limit=wrong), "Adam's direction tends to W^mm with tokens 0, 1 swapped")
     assert_accepts(check_C6(inst))
 
 

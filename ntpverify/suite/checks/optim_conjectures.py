@@ -98,6 +98,14 @@ C3_MEASURED = 0.213
 C3_TOL = 2 * C3_MEASURED
 
 
+def solved_on_F(inst: Instance, claim: str, why: str) -> Solution | Verdict:
+    """evidence.solved, and ``vacuous`` (``why``) where F = {0}: the F-part claims' gate."""
+    sol = solved(inst, claim)
+    if isinstance(sol, Solution) and sol.F_dim == 0:
+        return vacuous(claim, f"F = {{0}}: {why}")
+    return sol
+
+
 def F_distance(sol: Solution, W: np.ndarray, W_star: np.ndarray) -> float:
     """``‖P_F W − W⋆‖`` (Frobenius)."""
     return float(np.linalg.norm(sol.project_F(W) - W_star))
@@ -118,11 +126,9 @@ def check_C3(inst: Instance, steps: int = STEPS, eta_factor: float = 1.0, max_st
     settled (:data:`SETTLE`), above rounding, and ``|log₂(f(η)/f(η/2)) − 1| ≤`` :data:`C3_TOL`.
     ``W_star`` overrides the limit and ``optimizer`` (a function of the step) the method: negative
     controls. Vacuous where F = {0} (one-hot: P_F W = 0 = W⋆)."""
-    sol = solved(inst, "C3")
+    sol = solved_on_F(inst, "C3", "P_F W_k = 0 = W⋆ for every W_k")
     if isinstance(sol, Verdict):
         return sol
-    if sol.F_dim == 0:
-        return vacuous("C3", "F = {0}: P_F W_k = 0 = W⋆ for every W_k")
     assert sol.W_star is not None  # compatible, by the gate
     target = sol.W_star if W_star is None else np.asarray(W_star, dtype=float)
     make = NGD if optimizer is None else optimizer
@@ -294,11 +300,9 @@ def check_C7(inst: Instance, steps: int = LARGE_STEP_STEPS, c: float = 16.0, *,
     literature's setting), below the edge, or where ``P_F W_k = W⋆`` to rounding over the window (the
     unstable mode is not excited). ``optimizer`` overrides the run and ``curvature`` λ_F⁺ (negative
     controls)."""
-    sol = solved(inst, "C7")
+    sol = solved_on_F(inst, "C7", "no F-part to destabilize (one-hot: Wu et al. 2024's setting)")
     if isinstance(sol, Verdict):
         return sol
-    if sol.F_dim == 0:
-        return vacuous("C7", "F = {0}: no F-part to destabilize (one-hot: Wu et al. 2024's setting)")
     assert sol.W_star is not None  # compatible, by the gate
     L = 0.5 * smoothness_bound(inst)
     lam = top_curvature_F(sol) if curvature is None else float(curvature)
