@@ -32,6 +32,8 @@ conjectures, and the measurements below refute some readings of them.
   (median; max 0.77) at 2^18: neither W^mm nor the ℓ∞ face at this budget, so only the ε-large
   reading is claimed. Search (``python -m ntpverify.suite.checks.optim_conjectures C6 1 400``, κ = 1,
   lr factor 1): no refutation in 400 draws (340 pass, 60 rejected by the gate).
+  Thorough property run (1000 examples, κ ∈ {1, 4}, lr factors 1, ½, ¼): 995 pass, 5 inconclusive
+  (fits not yet following a + C/log k at lr factor ¼), 0 fail.
 * C7 — GD with ``η = c/L``, c ≫ 1 (L = λ_max/2: default_step = 1/(2L)), does **not** reach the
   entropy once ``ηλ_F⁺ > 2``, λ_F⁺ the largest curvature of CE on F at the limit
   (:func:`top_curvature_F`, ≤ L): W⋆ is then an unstable fixed point of the F-part, which settles
@@ -48,6 +50,7 @@ conjectures, and the measurements below refute some readings of them.
   orbit's amplitude ∝ √(ηλ_F⁺ − 2) is small and its transient long, not judged. Search (``… C7 1``,
   c = 16): shrunk to V = 3, m = d = 1, h = 1, p = (½, ½, 0): η = 32, ηλ_F⁺ = 16, the gap's window
   maxima 6.23 and 6.58 nats (reports/counterexamples/C7).
+  Thorough property run (1000 examples, c ∈ {4, 16, 64}): 626 pass, 374 vacuous, 0 inconclusive, 0 fail.
 
 C3 measured (600 random draws of ``strategies.instances(regime=GD_REGIMES)``, η factors 1, ½, ¼,
 seed 2; 369 pass, 229 vacuous (F = {0} or a condition fails), 2 inconclusive: a slow transient
