@@ -67,8 +67,8 @@ def text(raw: str) -> Callable[[dict], str]:
 
 
 def huge(data: dict) -> None:
-    """V×d = 2501×4000 > 10^7: a small file declaring a huge decoder."""
-    data.update(embeddings=[[1.0] * 4000], weights=[1.0], next_token_probs=[[1.0] + [0.0] * 2500])
+    """V×d = 40000×4000 > 2^27 (instance.MAX_ARRAY_ENTRIES): a small file declaring a huge decoder."""
+    data.update(embeddings=[[1.0] * 4000], weights=[1.0], next_token_probs=[[1.0] + [0.0] * 39999])
 
 
 MALFORMED = {
@@ -117,7 +117,7 @@ MALFORMED = {
     ),
     "d = 0": (mutate(lambda d: d.update(embeddings=[[], []])), "embeddings: rows are empty"),
     "non-list embeddings": (mutate(lambda d: d.update(embeddings="H")), "embeddings: expected"),
-    "huge dimensions": (mutate(huge), "next_token_probs: V×d = 2501×4000"),
+    "huge dimensions": (mutate(huge), "next_token_probs: V×d = 40000×4000"),
     "truncated file": (lambda d: json.dumps(d)[:40], "<json>: "),
     "empty file": (text(""), "<file>: is empty"),
     "non-object": (text("[1, 2]"), "<json>: expected a JSON object at the top level, got a list"),

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ntpverify.core import exactjson, instance
 from ntpverify.core.errors import InputError
-from ntpverify.core.instance import FORMAT, MAX_ENTRIES, MAX_FILE_BYTES, Instance
+from ntpverify.core.instance import FORMAT, MAX_ARRAY_ENTRIES, MAX_ENTRIES, MAX_FILE_BYTES, Instance
 
 FAST = settings(max_examples=200, deadline=None)
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
@@ -250,9 +250,9 @@ def test_error_message_format() -> None:
 @pytest.mark.parametrize(
     ("m", "d", "V", "field", "what"),
     [
-        (2, MAX_ENTRIES // 2 + 1, 2, "embeddings", "m×d"),
+        (2, MAX_ARRAY_ENTRIES // 2 + 1, 2, "embeddings", "m×d"),
         (2, 1, MAX_ENTRIES // 2 + 1, "next_token_probs", "m×V"),
-        (1, 4000, 2501, "next_token_probs", "V×d"),
+        (1, MAX_ARRAY_ENTRIES // 4 + 1, 4, "next_token_probs", "V×d"),
     ],
 )
 def test_resource_caps_are_checked_before_allocating(m, d, V, field, what) -> None:

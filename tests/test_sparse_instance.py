@@ -150,6 +150,7 @@ def test_the_sparse_caps_are_nnz_and_V_times_d_not_m_times_V(monkeypatch) -> Non
     from ntpverify.core import instance
 
     monkeypatch.setattr(instance, "MAX_ENTRIES", 40)
+    monkeypatch.setattr(instance, "MAX_ARRAY_ENTRIES", 40)
     doc = {"V": 30, "tokens": [[0, 1], [2]] * 3, "probs": [[0.5, 0.5], [1.0]] * 3}
     assert Instance(np.ones((6, 1)), np.full(6, 1 / 6), doc).m * 30 > 40  # m·V = 180 is fine
     with pytest.raises(InputError, match=r"V×d = 30×2 .* exceeds the cap of 40"):

@@ -7,14 +7,17 @@ O(nnz), ``nnz = Σ_j |S_j|``); the dense m×V views ``next_token_probs`` and ``s
 built on first use. Sparse input (the sparse form, :meth:`Instance.from_sequences`) is validated
 on the sparse data and never makes an m×V array.
 
-Resource caps, checked before any large allocation (an :class:`InputError` beyond them), each
-``MAX_ENTRIES = 10_000_000`` entries:
+Resource caps, checked before any large allocation (an :class:`InputError` beyond them):
 
 - ``m·d`` (the embeddings) and ``V·d`` (the decoder ``W``, ``V×d``, which every solver and GD
-  run allocates, often many times; a file of a few kilobytes can declare a huge ``V·d``);
+  run allocates, often many times; a file of a few kilobytes can declare a huge ``V·d``):
+  ``MAX_ARRAY_ENTRIES = 2²⁷`` entries (1 GiB of float64 each), so that a corpus-scale instance
+  (issue 10: m = 10⁵ contexts at d = 128 is 1.3·10⁷ entries; one-hot m = 20,000 at d = 2048 is
+  4.1·10⁷) fits while a declared size beyond the machine is refused;
 - ``m·V`` for dense input, and for any dense view (an instance beyond it exists in sparse form
-  only: its dense views raise an InputError saying so);
-- ``nnz`` for sparse input (checked once the row lengths are read, before the entries).
+  only: its dense views raise an InputError saying so): ``MAX_ENTRIES = 10⁷``;
+- ``nnz`` for sparse input (checked once the row lengths are read, before the entries):
+  ``MAX_ENTRIES``.
 
 ``MAX_FILE_BYTES = 64 MiB`` for a file, checked before it is read or parsed (parsed JSON costs
 several times its size in memory).
@@ -40,6 +43,7 @@ from ntpverify.core.errors import InputError
 
 FORMAT = "ntpverify.instance/1"
 MAX_ENTRIES = 10_000_000
+MAX_ARRAY_ENTRIES = 1 << 27
 MAX_FILE_BYTES = 64 * 2**20
 SUM_TOLERANCE = 1e-9
 _ARRAY_KEYS = ("embeddings", "weights", "next_token_probs")
@@ -159,14 +163,14 @@ def _probs_width(next_token_probs: Any, m: int) -> int:
 
 
 def _check_caps(m: int, d: int, V: int, dense: bool) -> None:
-    """The MAX_ENTRIES resource caps on m·d, V·d and, for a ``dense`` matrix, m·V."""
-    sizes = [("embeddings", f"m×d = {m}×{d}", m * d)]
+    """The resource caps: MAX_ARRAY_ENTRIES on m·d and V·d, MAX_ENTRIES on a ``dense`` m·V."""
+    sizes = [("embeddings", f"m×d = {m}×{d}", m * d, MAX_ARRAY_ENTRIES)]
     if dense:
-        sizes.append(("next_token_probs", f"m×V = {m}×{V}", m * V))
-    sizes.append(("next_token_probs", f"V×d = {V}×{d} (the decoder W)", V * d))
-    for field, what, size in sizes:
-        if size > MAX_ENTRIES:
-            raise InputError(field, f"{what} = {size} entries exceeds the cap of {MAX_ENTRIES}")
+        sizes.append(("next_token_probs", f"m×V = {m}×{V}", m * V, MAX_ENTRIES))
+    sizes.append(("next_token_probs", f"V×d = {V}×{d} (the decoder W)", V * d, MAX_ARRAY_ENTRIES))
+    for field, what, size, cap in sizes:
+        if size > cap:
+            raise InputError(field, f"{what} = {size} entries exceeds the cap of {cap}")
 
 
 def _check_weights(weights: np.ndarray) -> None:
