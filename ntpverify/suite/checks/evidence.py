@@ -134,18 +134,26 @@ def misalignment(A: np.ndarray, B: np.ndarray) -> float | None:
     return 0.5 * float(np.sum((A / na - B / nb) ** 2))
 
 
-def curvature_F(sol: Solution) -> float | None:
-    """``μ_F = λ_min`` of the Hessian of CE on F at the limit, where ``softmax(W h_j) = p_j``:
-    ``Σ_j π_j (diag p_j − p_j p_jᵀ) ⊗ g_j g_jᵀ`` in reduced coordinates, restricted to F
-    (``None`` when F = {0})."""
+def curvature_spectrum_F(sol: Solution) -> np.ndarray:
+    """The eigenvalues (ascending) of the Hessian of CE on F at the limit, where
+    ``softmax(W h_j) = p_j``: ``Σ_j π_j (diag p_j − p_j p_jᵀ) ⊗ g_j g_jᵀ`` in reduced coordinates
+    (``W = BRᵀ``, ``g_j = Rᵀh_j``, B row-major), restricted to F (empty when F = {0}). F is PD for
+    it: ``DᵀHD = Σ_j π_j Var_{p_j}(D h_j)`` vanishes only on F⊥. With W⋆ compatible the Hessian
+    at the minimizer does not depend on W⋆."""
     geo = sol.geometry
     if geo.F_dim == 0:
-        return None
+        return np.zeros(0)
     inst = sol.instance
     hess = sum(pi * np.kron(np.diag(p) - np.outer(p, p), np.outer(g, g))
                for pi, p, g in zip(inst.weights, inst.next_token_probs, geo.G, strict=False))
     Q = geo.F_basis
-    return float(np.linalg.eigvalsh(Q @ hess @ Q.T)[0])
+    return np.linalg.eigvalsh(Q @ hess @ Q.T)
+
+
+def curvature_F(sol: Solution) -> float | None:
+    """``μ_F = λ_min`` of :func:`curvature_spectrum_F` (``None`` when F = {0})."""
+    spectrum = curvature_spectrum_F(sol)
+    return float(spectrum[0]) if spectrum.size else None
 
 
 def transient_steps(sol: Solution, eta: float) -> float:

@@ -83,7 +83,7 @@ from ntpverify.core.instance import Instance
 from ntpverify.core.model import loss_gap, smoothness_bound
 from ntpverify.core.solution import Solution
 from ntpverify.optim.optimizers import GD, NGD, Adam, Optimizer, OptimizerDivergence, optimize
-from ntpverify.suite.checks.evidence import DISTANCE_FLOOR, misalignment, solved
+from ntpverify.suite.checks.evidence import DISTANCE_FLOOR, curvature_spectrum_F, misalignment, solved
 from ntpverify.suite.checks.optim_limits import RATES, Rate, ngd_step, run_and_judge, sign_step
 from ntpverify.suite.verdict import Verdict, holds, inconclusive, vacuous, within
 
@@ -271,14 +271,9 @@ C7_SOURCE = (f"the gap's window maximum does not decay: r ≥ {C7_RATIO:.3g} = 0
 
 
 def top_curvature_F(sol: Solution) -> float:
-    """``λ_F⁺ = λ_max`` of ``∇²CE`` restricted to F at the limit (``softmax(W h_j) → p_j``): the
-    Hessian of evidence.curvature_F, its largest eigenvalue. GD's F-part has W⋆ as a linearly
-    unstable fixed point when ``ηλ_F⁺ > 2``."""
-    geo, inst = sol.geometry, sol.instance
-    hess = sum(pi * np.kron(np.diag(p) - np.outer(p, p), np.outer(g, g))
-               for pi, p, g in zip(inst.weights, inst.next_token_probs, geo.G, strict=False))
-    Q = geo.F_basis
-    return float(np.linalg.eigvalsh(Q @ hess @ Q.T)[-1])
+    """``λ_F⁺ = λ_max`` of ``∇²CE`` restricted to F at the limit (evidence.curvature_spectrum_F).
+    GD's F-part has W⋆ as a linearly unstable fixed point when ``ηλ_F⁺ > 2``."""
+    return float(curvature_spectrum_F(sol)[-1])
 
 
 def window_maxima(inst: Instance, sol: Solution, optimizer: Optimizer, K: int,

@@ -11,10 +11,11 @@ import numpy as np
 
 from ntpverify.core.instance import Instance
 from ntpverify.core.model import loss_gap
-from ntpverify.core.solution import Solution, solve
+from ntpverify.core.solution import solve
 from ntpverify.core.status import Inconclusive
 from ntpverify.optim.gd import gd
 from ntpverify.suite.applicability import applies
+from ntpverify.suite.checks.evidence import curvature_spectrum_F
 from ntpverify.suite.checks.exact import Runner, as_matrix, bounded, step_size
 from ntpverify.suite.checks.rounding import U, direct_step_rounding, gap_rounding
 from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive
@@ -22,21 +23,6 @@ from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive
 #: D1's certificate ``(L, B_cert, q)`` as returned by ``core.gap.certified_gap_lower_bound``;
 #: L and B_cert are used here (see :func:`certified_bound`).
 GapBound = Callable[[Instance], tuple]
-
-
-def curvature_on_F(sol: Solution) -> float:
-    """``μ_F = λ_min`` of ``∇²CE(W⋆) = Σ_j π_j (diag p_j − p_j p_jᵀ) ⊗ g_j g_jᵀ`` restricted to F.
-
-    With every context full-support and W⋆ compatible, ``softmax(W⋆h_j) = p_j``, so the Hessian at
-    the minimizer does not depend on W⋆. In reduced coordinates (``W = BRᵀ``, ``g_j = Rᵀh_j``, B
-    row-major) it is the Kronecker sum above; F is PD for it since ``DᵀHD = Σ_j π_j Var_{p_j}(Dh_j)``
-    vanishes only on F⊥."""
-    geo, inst = sol.geometry, sol.instance
-    hess = np.zeros((geo.V * geo.r,) * 2)
-    for j, p in enumerate(inst.next_token_probs):
-        hess += inst.weights[j] * np.kron(np.diag(p) - np.outer(p, p), np.outer(geo.G[j], geo.G[j]))
-    Q = geo.F_basis
-    return float(np.linalg.eigvalsh(Q @ hess @ Q.T)[0])
 
 
 def contraction_bound(mu_F: float, eta: float, radius: float, h_max: float, n: int) -> float:
@@ -87,7 +73,7 @@ def check_S3(inst: Instance, W0: np.ndarray | Sequence | None = None, eta: float
     target_error = size * U * cond * (float(np.linalg.norm(Wstar)) + float(np.linalg.norm(W0)))
     tr = run(inst, steps, eta=eta, W0=W0, solution=sol, form="direct")
     h_max = float(np.linalg.norm(inst.embeddings, axis=1).max())
-    mu_F = curvature_on_F(sol)
+    mu_F = float(curvature_spectrum_F(sol)[0])  # S3 draws full-support contexts: F ≠ {0}
     ks = sorted(tr.iterates)
     dist = {k: float(np.linalg.norm(tr.iterates[k] - target)) for k in ks}
     tnorm = float(np.linalg.norm(target))
