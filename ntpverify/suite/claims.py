@@ -346,6 +346,7 @@ CATALOGUE: tuple[Claim, ...] = (
           "100 T, else inconclusive. Direction: as C4, the limit of 1 − cos(W_k, W^mm) bracketed by the 1/k "
           "and 1/log k fits, tolerance 0.147 = 2 × the measured max 0.0734 of the 1/log k limits",
           "sgd_conjectures:check_C8", "gd", requires=("compatible", "separable")),
+    # --- conjectures: figure 5's remark beyond GD, continued (checks/optim_conjectures.py) ------
     Claim("C6", "conjecture", "Adam with ε ≥ lr·λ_max converges in direction to W^mm (general NTP)",
           "Adam (β₁, β₂) = (0.9, 0.99) from 0 with lr = 0.002/max‖h_j‖₁ × drawn factor and ε = κ·lr·λ_max, "
           "κ ≥ 1 (λ_max = 1/default step: once |∇CE| ≪ ε Adam is heavy ball at step lr/ε ≤ 1/λ_max), has "

@@ -20,7 +20,7 @@ readings of "stochastic" (its docstring): sampling contexts ∝ π, or single ne
 * C8 — SGD over **contexts** keeps GD's limits: every per-context gradient ``(s_j − p_j) h_jᵀ``
   vanishes at the limit, so the noise does. :func:`check_C8` holds the F-distance to C1's decay
   (log-log slope over the last doublings ≤ −½) and the direction to C4's bracket of
-  ``1 − cos(W_k, W^mm)`` (optim_conjectures.bracketed), with the tolerances measured below.
+  ``1 − cos(W_k, W^mm)`` (optim_limits.judge), with the tolerances measured below.
 
 A C5 pass is a counterexample to footnote 8 in its token reading: :func:`search` (``python -m
 ntpverify.suite.checks.sgd_conjectures C5 SEED``) shrinks a drawn instance on which it passes and
@@ -47,14 +47,15 @@ from ntpverify.suite.checks.evidence import DISTANCE_FLOOR, solved, transient_st
 from ntpverify.suite.checks.optim_conjectures import (
     C4_SHAPE,
     DIRECTION_STEPS,
+    FAST,
+    ROUNDING,
     F_distance,
     Refutation,
     _misalignment,
-    bracketed,
-    resolved_errors,
+    solved_on_F,
 )
-from ntpverify.suite.checks.optim_limits import Rate
-from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, vacuous, within
+from ntpverify.suite.checks.optim_limits import Rate, run_and_judge
+from ntpverify.suite.verdict import Verdict, first_failure, holds, inconclusive, within
 
 
 def sgd_step(inst: Instance, factor: float = 1.0) -> float:
@@ -129,11 +130,9 @@ def check_C5(inst: Instance, steps: int = C5_STEPS, eta_factor: float = ETA_FACT
     of BURN·T, its mean over a window of WINDOW·T_F is within a factor ``e^{±C5_TOL}`` of ``S(η)``.
     ``W_star`` and ``over`` override the limit and the sampling: negative controls. Vacuous where F =
     {0} (one-hot: no in-support noise)."""
-    sol = solved(inst, "C5")
+    sol = solved_on_F(inst, "C5", "P_F W_k = 0 = W⋆ for every W_k")
     if isinstance(sol, Verdict):
         return sol
-    if sol.F_dim == 0:
-        return vacuous("C5", "F = {0}: P_F W_k = 0 = W⋆ for every W_k")
     if eta_factor > ETA_FACTOR_MAX:
         return inconclusive("C5", f"eta_factor = {eta_factor!r} > {ETA_FACTOR_MAX:g}: the floor's O(η) "
                                   "correction is beyond the measured tolerance there")
@@ -184,13 +183,13 @@ C8_SLOPE = -0.5
 C8_SLOPE_MEASURED = -0.515
 C8_FLOOR_SLOPE = C8_SLOPE / 2
 #: C8's direction run: max(K, optim_conjectures.DIRECTION_STEPS = 2^18) steps, as C4's (1/log k is slow).
-#: C8's direction tolerance: the limit of 1 − cos(W_k, W^mm), bracketed as C4's (1/k and 1/log k fits
+#: C8's direction tolerance: the limit of 1 − cos(W_k, W^mm), bracketed as C4's (optim_limits.judge: 1/k, 1/log k fits
 #: through K/2, K). Measured on the same draws (612 direction readings with 3 resolved doublings): the
 #: 1/log k limits ≤ 0.0734 (seed 3: e = 0.613, 0.582, 0.552 at 2^15…2^17, a slow draw at factor 1).
 C8_DIRECTION_MEASURED = 0.0734
 C8_RATE = Rate(C4_SHAPE, C4_SHAPE, 2 * C8_DIRECTION_MEASURED,
                f"SGD over contexts: limit of 1 − cos(W_k, W^mm) ≤ 2 × the measured max ({C8_DIRECTION_MEASURED:g}) "
-               "of its 1/log k fits, bracketed by the 1/k and 1/log k fits")
+               "of its 1/log k fits, bracketed by the 1/k and 1/log k fits", fast=FAST)
 
 
 def F_decay(inst: Instance, sol: Solution, opt: SGD, K: int, T: float, max_steps: int,
@@ -253,7 +252,7 @@ def check_C8(inst: Instance, steps: int = C8_STEPS, eta_factor: float = 1.0, see
     """C8: SGD over contexts (``batch``, ``seed``) at ``η =`` :func:`sgd_step` (``eta_factor``) keeps
     GD's limits: (F) past C8_TRANSIENTS·T the window maxima of ``‖P_F W_k − W⋆‖`` decay with a log-log
     slope ≤ C8_SLOPE over the last two doublings, or the last is at rounding; (direction) the limit
-    of ``1 − cos(W_k, W^mm)`` is within C8_RATE (optim_conjectures.bracketed). ``W_star``, ``limit``
+    of ``1 − cos(W_k, W^mm)`` is within C8_RATE (optim_limits.judge). ``W_star``, ``limit``
     and ``over`` override the limits and the sampling: negative controls."""
     sol = solved(inst, "C8")
     if isinstance(sol, Verdict):
@@ -266,13 +265,13 @@ def check_C8(inst: Instance, steps: int = C8_STEPS, eta_factor: float = 1.0, see
         return inconclusive("C8", f"K = {K} < {C8_TRANSIENTS:g} T = {C8_TRANSIENTS * T:.3g}: budget too short")
     target = sol.W_star if W_star is None else np.asarray(W_star, dtype=float)
     direction = sol.W_mm if limit is None else np.asarray(limit, dtype=float)
-    try:
-        e, unresolved = resolved_errors(inst, opt, max(K, DIRECTION_STEPS), lambda W: _misalignment(W, direction))
-        verdicts = [bracketed("C8", C8_RATE, e, unresolved, f"1 − cos(W_k, W^mm) ({opt!r})")]
-        if sol.F_dim:
+    verdicts = [run_and_judge("C8", C8_RATE, inst, opt, max(K, DIRECTION_STEPS),
+                              lambda W: _misalignment(W, direction), "1 − cos(W_k, W^mm)", 0.0, ROUNDING)]
+    if sol.F_dim:
+        try:
             verdicts.append(F_decay(inst, sol, opt, K, T, max_steps, target))
-    except OptimizerDivergence as exc:
-        return holds("C8", False, f"{opt!r} diverged: {exc}")
+        except OptimizerDivergence as exc:
+            verdicts.append(holds("C8", False, f"{opt!r} diverged: {exc}"))
     return first_failure(verdicts)
 
 
