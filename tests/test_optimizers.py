@@ -29,6 +29,7 @@ from ntpverify.optim.optimizers import (
     Optimizer,
     OptimizerTrajectory,
     SignGD,
+    _SGDStepper,
     from_assignments,
     linf_margin,
     optimize,
@@ -332,6 +333,18 @@ def test_sgd_reproducible_by_seed(over: str) -> None:
     c = optimize(inst, 200, SGD(0.5, 2, over=over, seed=12))
     assert all(np.array_equal(a.iterates[k], b.iterates[k]) for k in a.iterates)
     assert not np.array_equal(a.W, c.W)
+
+
+@pytest.mark.parametrize("over", ["contexts", "tokens"])
+def test_sgd_compiled_takes_the_numpy_samples(over: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled plan draws its uniforms a block at a time, the numpy step one batch at a time:
+    the same stream, so the runs agree to rounding after 10⁴ steps (a single different sample
+    would move W by ~η‖h‖, far above 1e-10), and the block size changes nothing, bit for bit."""
+    inst, opt = case("example-C"), SGD(0.5, 3, over=over, seed=5)
+    compiled = optimize(inst, 10**4, opt)
+    assert rel(compiled.W, optimize(inst, 10**4, opt, backend="numpy").W) <= 1e-10
+    monkeypatch.setattr(_SGDStepper, "BLOCK_UNIFORMS", 7)
+    assert np.array_equal(optimize(inst, 10**4, opt).W, compiled.W)
 
 
 def one_draw_moments(inst: Instance, W: np.ndarray, over: str) -> tuple[np.ndarray, np.ndarray]:

@@ -29,17 +29,21 @@ Backends (``backend`` of :func:`optimize`, as in kernels.py): GD runs kernels.Di
 kernel of ``gd(form="direct")`` itself, so the two agree bit for bit on the same plan. NGD, heavy
 ball, Adam and sign descent run one compiled loop per chunk (:func:`_steps_numba`, built on the
 kernels' compiled products and softmax, fastmath off) where kernels.plan says ``"numba loops"``,
-else vectorized numpy per step; SGD is numpy per step (its sampling draws from numpy's Generator).
+else vectorized numpy per step; so does SGD (:func:`_sgd_numba`), on uniforms drawn from numpy's
+Generator beforehand in the order of its numpy step, so that both plans take the same samples.
 Both backends match the plain loops of the tests to 1e-12 (measured ≤ 2.6e-14 after 50 steps);
 with ``backend="numpy"`` GD agrees with ``gd(form="direct")`` to ≤ 7.7e-16 relative after 2000 steps.
 
-Steps per second (AMD EPYC, 2 cores, OPENBLAS_NUM_THREADS=1, best of 3), default backend / numpy;
-SGD (batch 8) runs numpy either way:
+Steps per second (AMD EPYC, 2 cores, OPENBLAS_NUM_THREADS=1, best of 3), default backend / numpy:
 
 * example A (V, m, d = 3, 2, 2): GD 6.0e6 / 1.4e5, NGD 6.1e6 / 1.2e5, heavy ball 6.0e6 / 1.2e5,
-  Adam 4.5e6 / 8.8e4, sign 5.9e6 / 1.4e5, SGD contexts 8.8e4, SGD tokens 5.9e4;
+  Adam 4.5e6 / 8.8e4, sign 5.9e6 / 1.4e5;
 * random (64, 32, 64): GD 8.7e4 / 4.2e4, NGD 7.5e4 / 3.7e4, heavy ball 9.1e4 / 3.5e4,
-  Adam 8.1e4 / 2.5e4, sign 8.7e4 / 3.8e4, SGD contexts 3.4e4, SGD tokens 2.8e4.
+  Adam 8.1e4 / 2.5e4, sign 8.7e4 / 3.8e4.
+
+SGD, batch 1 / 8, default backend against numpy in the same process (load ~2): example A over
+contexts 3.9e6 / 2.1e6 against 1.4e4 / 1.2e4, over tokens 4.2e6 / 1.7e6 against 9.4e3 / 9.0e3
+(180–450×); random (64, 32, 64) 2.9e4–3.1e4 against 7.0e3–8.8e3 (3–4×).
 """
 
 from __future__ import annotations
@@ -276,7 +280,13 @@ class _SignStepper(_CompiledStepper, _GDStepper):
 
 
 class _SGDStepper(_GDStepper):
-    """The two samplings of :class:`SGD`, by inverse CDF from ``rng.random``."""
+    """The two samplings of :class:`SGD`, by inverse CDF from ``rng.random``. On the ``"numba
+    loops"`` plan a chunk of steps runs in :func:`_sgd_numba` on uniforms drawn beforehand,
+    ``rng.random((n, draws, B))``: the same stream, in the same order, as ``rng.random(B)`` once
+    (contexts) or twice (tokens) per step, so both plans take the same samples."""
+
+    #: Uniforms drawn at once on the compiled plan, at most (a chunk is split into blocks).
+    BLOCK_UNIFORMS = 1 << 20
 
     def __init__(self, inst: Instance, W0: np.ndarray, opt: SGD) -> None:
         super().__init__(inst, W0, opt.eta)
@@ -317,6 +327,19 @@ class _SGDStepper(_GDStepper):
             G = self.gradient(counts / self.batch, weights)
         G *= self.eta
         self.W -= G
+
+    def advance(self, n: int) -> None:
+        if self.how != "numba loops":
+            super().advance(n)
+            return
+        draws = 1 if self.over == "contexts" else 2
+        block = max(1, self.BLOCK_UNIFORMS // (draws * self.batch))
+        while n > 0:
+            b = min(n, block)
+            u = self.rng.random((b, draws, self.batch))
+            _sgd_numba(self.W, self.H, self.PT, self.cum_pi, self.cum_p, self.last_token, u, self.eta)
+            self.t += b
+            n -= b
 
 
 if kernels.numba is not None:
@@ -369,6 +392,70 @@ if kernels.numba is not None:
                     for b in range(d):
                         g = G[a, b]
                         W[a, b] -= eta * (1.0 if g > 0.0 else -1.0 if g < 0.0 else 0.0)
+
+
+if kernels.numba is not None:
+    @kernels.numba.njit(inline="always", **kernels._JIT)
+    def _count_at_most(C: np.ndarray, x: float) -> int:
+        """``#{i : C_i ≤ x}`` for a nondecreasing ``C`` (``np.searchsorted(C, x, side="right")``)."""
+        lo, hi = 0, C.size
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if C[mid] <= x:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    @kernels.numba.njit(**kernels._JIT)
+    def _sgd_numba(W: np.ndarray, H: np.ndarray, P: np.ndarray, cum_pi: np.ndarray, cum_p: np.ndarray,
+                   last_token: np.ndarray, u: np.ndarray, eta: float) -> None:
+        """``u.shape[0]`` SGD steps in place on ``W``, the samples read from the uniforms ``u``
+        (steps × draws × B; draws = 1: over contexts, 2: over tokens) by _SGDStepper.step's
+        inverse CDFs, the stochastic gradient ``E H``, ``E = softmax(W Hᵀ) diag(c/B) − Q`` with
+        ``Q = P diag(c/B)`` (contexts) or the token counts over B (tokens), as in the numpy step;
+        undrawn contexts have weight 0 and contribute exact zeros."""
+        V, d = W.shape
+        m = H.shape[0]
+        steps, draws, B = u.shape
+        HT = np.ascontiguousarray(H.T)
+        Z = np.empty((V, m))
+        G = np.empty((V, d))
+        Q = np.zeros((V, m))
+        counts = np.zeros((V, m))  # token draws by (z, j)
+        c = np.zeros(m)  # context draws c_j
+        w = np.zeros(m)
+        colmax = np.empty(m)
+        colscale = np.empty(m)
+        spare = np.empty(max(m, d))
+        js = np.empty(B, dtype=np.int64)
+        total_pi = cum_pi[m - 1]
+        for s in range(steps):
+            for b in range(B):
+                j = min(_count_at_most(cum_pi, u[s, 0, b] * total_pi), m - 1)
+                js[b] = j
+                c[j] += 1.0
+            if draws == 2:
+                for b in range(B):
+                    j = js[b]
+                    z = min(_count_at_most(cum_p[j], u[s, 1, b] * cum_p[j, V - 1]), last_token[j])
+                    counts[z, j] += 1.0
+            for b in range(B):  # idempotent: a context drawn twice is set twice to the same values
+                j = js[b]
+                w[j] = c[j] / B
+                for v in range(V):
+                    Q[v, j] = P[v, j] * w[j] if draws == 1 else counts[v, j] / B
+            kernels._rows_times(W, HT, Z, spare)
+            kernels._residual(Z, Q, w, colmax, colscale)
+            kernels._rows_times(Z, H, G, spare)
+            for a in range(V):
+                for i in range(d):
+                    W[a, i] -= eta * G[a, i]
+            for b in range(B):
+                j = js[b]
+                c[j] = w[j] = 0.0
+                for v in range(V):
+                    Q[v, j] = counts[v, j] = 0.0
 
 
 # ---------------------------------------------------------------------------------------------

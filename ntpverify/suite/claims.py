@@ -321,6 +321,32 @@ CATALOGUE: tuple[Claim, ...] = (
           "measured max 0.115 of the 1/log k limits, fail if the 1/log k limit > 0.23 (fit predicting "
           "e(K/4) to 25%), else inconclusive",
           "optim_conjectures:check_C4", "gd", requires=("compatible", "separable")),
+    # --- conjectures: footnote 8, SGD in its two readings (checks/sgd_conjectures.py) ----------
+    Claim("C5", "conjecture", "SGD over tokens with a constant step: F-part noise floor S(η) (footnote 8 refuted)",
+          "Refutes footnote 8 (\"SGD shares GD's implicit bias\") read over single next-token draws: with "
+          "ĝ = (1/B)Σ_b (softmax(W h_j) − e_z) h_jᵀ and a constant η, ‖P_F W_k − W⋆‖² does not → 0 but "
+          "settles at the noise floor S(η) = (η/B) Σ_i 1/(2 − ηλ_i) + O(η²) (λ_i the eigenvalues on F of CE's "
+          "Hessian at the limit, which is also a draw's gradient covariance there; the stationary variance of "
+          "the linearized recursion): it shrinks with η and does not vanish, and the distance floor is ∝ √η, "
+          "not ∝ η; shrunk counterexample to the footnote: reports/counterexamples/C5 (V = 3, m = d = 1).",
+          "compatible, separable, F ≠ {0} (else vacuous), η = factor/max‖h_j‖² with factor ≤ ½ (else "
+          "inconclusive), batch B, seeded",
+          "mean of ‖P_F W_k − W⋆‖² over 512 checkpoints in a window of 400 T_F (T_F = 1/(ηλ_min)) after a "
+          "burn-in of 20 T, ≤ 2^21 steps (else inconclusive); |ln(mean/S(η))| ≤ 0.64 = 2 × the measured max "
+          "0.320 (614 drawn passes at factors ½, ¼, 0 fail; 0.41 at factor 1, the O(η) term, hence factor ≤ ½)",
+          "sgd_conjectures:check_C5", "gd", requires=("compatible", "separable")),
+    Claim("C8", "conjecture", "SGD over contexts keeps GD's limits (footnote 8)",
+          "Footnote 8 read over contexts: with ĝ = (1/B)Σ_b (softmax(W h_j) − p_j) h_jᵀ (j ∼ π) and a constant "
+          "η, P_F W_k → W⋆ and W_k/‖W_k‖ → W^mm/‖W^mm‖ as for GD: every draw's gradient vanishes at the "
+          "limit, so the noise does.",
+          "compatible, separable, η = factor/max‖h_j‖² (factor ≤ 1), batch B, seeded",
+          "K from 2^16 doubled to 2^20 until K ≥ 20 T (else inconclusive). F-part: the maxima of ‖P_F W_k − "
+          "W⋆‖ over 32 checkpoints in [K/8, K/4], [K/4, K/2], [K/2, K] have log-log slope ≤ −0.5 (C1's bar; "
+          "measured max −0.515 over 463 drawn readings) or the last is at rounding; fail if > −0.25 from "
+          "100 T, else inconclusive. Direction: as C4, the limit of 1 − cos(W_k, W^mm) bracketed by the 1/k "
+          "and 1/log k fits, tolerance 0.147 = 2 × the measured max 0.0734 of the 1/log k limits",
+          "sgd_conjectures:check_C8", "gd", requires=("compatible", "separable")),
+    # --- conjectures: figure 5's remark beyond GD, continued (checks/optim_conjectures.py) ------
     Claim("C6", "conjecture", "Adam with ε ≥ lr·λ_max converges in direction to W^mm (general NTP)",
           "Adam (β₁, β₂) = (0.9, 0.99) from 0 with lr = 0.002/max‖h_j‖₁ × drawn factor and ε = κ·lr·λ_max, "
           "κ ≥ 1 (λ_max = 1/default step: once |∇CE| ≪ ε Adam is heavy ball at step lr/ε ≤ 1/λ_max), has "
