@@ -361,11 +361,14 @@ REFUTATIONS: dict[str, Refutation] = {
 }
 
 
-def search(claim_id: str, seed: int, examples: int) -> Path | str:
+def search(claim_id: str, seed: int, examples: int, refutations: dict[str, Refutation] | None = None,
+           module: str = MODULE) -> Path | str:
     """Find the minimal (shrunk) drawn instance on which ``claim_id``'s check refutes the remark
-    (:data:`REFUTATIONS`) with Hypothesis under the ``search`` profile, seeded, and archive it
-    (archive.write; ``ntpverify replay`` re-runs the check: a pass, the refutation holds, for C3 and
-    C7; a fail for C6). Where no draw refutes it, the outcome counts of the draws tried, as text."""
+    (``refutations``, default :data:`REFUTATIONS`; sgd_conjectures passes its own, with its
+    ``module`` for the archived command) with Hypothesis under the ``search`` profile, seeded, and
+    archive it (archive.write; ``ntpverify replay`` re-runs the check: a pass, the refutation holds,
+    for C3, C5 and C7; a fail for C6). Where no draw refutes it, the outcome counts of the draws
+    tried, as text."""
     import random
     from collections import Counter
 
@@ -376,7 +379,7 @@ def search(claim_id: str, seed: int, examples: int) -> Path | str:
     from ntpverify.suite import strategies as nst
     from ntpverify.suite.applicability import applies
 
-    how = REFUTATIONS[claim_id]
+    how = (REFUTATIONS if refutations is None else refutations)[claim_id]
     claim = claims.get(claim_id)
     check = claim.checker()
     tried = [0]
@@ -404,7 +407,7 @@ def search(claim_id: str, seed: int, examples: int) -> Path | str:
     return archive.write({**claim.to_dict(), "tolerance": claim.tolerance}, verdict, found, how.params,
                          hypothesis={"profile": "search", "seed": str(seed), "examples": tried[0],
                                      "refutes": how.remark,
-                                     "command": f"python -m {MODULE} {claim_id} {seed} {examples}"})
+                                     "command": f"python -m {module} {claim_id} {seed} {examples}"})
 
 
 if __name__ == "__main__":

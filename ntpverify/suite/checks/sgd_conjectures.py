@@ -35,7 +35,6 @@ deterministic. Measurements: see :data:`C5_MEASURED`, :data:`C8_SLOPE_MEASURED`,
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,7 +42,7 @@ import numpy as np
 from ntpverify.core.instance import Instance
 from ntpverify.core.solution import Solution
 from ntpverify.optim.optimizers import SGD, OptimizerDivergence, optimize
-from ntpverify.suite.checks.evidence import DISTANCE_FLOOR, solved, transient_steps
+from ntpverify.suite.checks.evidence import DISTANCE_FLOOR, curvature_spectrum_F, solved, transient_steps
 from ntpverify.suite.checks.optim_conjectures import (
     C4_SHAPE,
     DIRECTION_STEPS,
@@ -52,6 +51,7 @@ from ntpverify.suite.checks.optim_conjectures import (
     F_distance,
     Refutation,
     _misalignment,
+    search,
     solved_on_F,
 )
 from ntpverify.suite.checks.optim_limits import Rate, run_and_judge
@@ -97,18 +97,6 @@ C5_MEASURED = 0.320
 C5_TOL = 2 * C5_MEASURED
 
 
-def F_hessian_eigenvalues(sol: Solution) -> np.ndarray:
-    """The eigenvalues ``λ_i`` (ascending, dim F of them) of CE's Hessian on F at the limit,
-    ``A = Σ_j π_j (diag p_j − p_j p_jᵀ) ⊗ g_j g_jᵀ`` in reduced coordinates restricted to F (the
-    matrix whose least eigenvalue is evidence.curvature_F): also the covariance of one token draw's
-    gradient there. Dense on F (dim F ≤ V·r), for the small instances the checks draw."""
-    geo, inst = sol.geometry, sol.instance
-    hess = sum(pi * np.kron(np.diag(p) - np.outer(p, p), np.outer(g, g))
-               for pi, p, g in zip(inst.weights, inst.next_token_probs, geo.G, strict=False))
-    Q = geo.F_basis
-    return np.linalg.eigvalsh(Q @ hess @ Q.T)
-
-
 def token_floor(lam: np.ndarray, eta: float, batch: int) -> float:
     """``S(η) = (η/B) Σ_i 1/(2 − η λ_i)``: the stationary ``E‖P_F W_k − W⋆‖²`` of the linearized
     token SGD (module docstring)."""
@@ -118,7 +106,7 @@ def token_floor(lam: np.ndarray, eta: float, batch: int) -> float:
 def c5_run(sol: Solution, eta: float, steps: int = C5_STEPS) -> tuple[int, int]:
     """C5's ``(start, end)``: the burn-in of ``BURN·T`` (at least ``steps/2``) and the end of the window
     of ``WINDOW·T_F`` (at least ``steps`` in all), on an instance with F ≠ {0}."""
-    lam = F_hessian_eigenvalues(sol)
+    lam = curvature_spectrum_F(sol)
     start = max(math.ceil(BURN * transient_steps(sol, eta)), steps // 2)
     return start, start + max(math.ceil(WINDOW * 1.0 / (eta * lam[0])), steps - start, WINDOW_POINTS)
 
@@ -139,7 +127,7 @@ def check_C5(inst: Instance, steps: int = C5_STEPS, eta_factor: float = ETA_FACT
     assert sol.W_star is not None  # compatible, by the gate
     target = sol.W_star if W_star is None else np.asarray(W_star, dtype=float)
     eta = sgd_step(inst, eta_factor)
-    lam = F_hessian_eigenvalues(sol)
+    lam = curvature_spectrum_F(sol)
     T, T_F = transient_steps(sol, eta), 1.0 / (eta * lam[0])
     start, end = c5_run(sol, eta, steps)
     budget = f"burn-in {start} = {start / T:.3g} T, window {end - start} = {(end - start) / T_F:.3g} T_F"
@@ -291,38 +279,6 @@ REFUTATIONS: dict[str, Refutation] = {
 MODULE = "ntpverify.suite.checks.sgd_conjectures"
 
 
-def search(claim_id: str, seed: int, examples: int) -> Path:
-    """optim_conjectures.search for :data:`REFUTATIONS`: the minimal (shrunk) drawn instance on which
-    ``claim_id``'s check refutes footnote 8, found by Hypothesis under the ``search`` profile, seeded,
-    and archived (archive.write; ``ntpverify replay`` re-runs the check, which passes)."""
-    import random
-
-    from hypothesis import find, settings
-
-    from ntpverify.suite import archive, claims, profiles
-    from ntpverify.suite import strategies as nst
-    from ntpverify.suite.applicability import applies
-
-    how = REFUTATIONS[claim_id]
-    claim = claims.get(claim_id)
-    check = claim.checker()
-    tried = [0]
-
-    def counterexample(inst: Instance) -> bool:
-        tried[0] += 1
-        return applies(claim_id, inst) is None and how.refutes(check(inst, **how.params))
-
-    profiles.register()
-    found = find(nst.instances(regime=("generic_wide", "orthogonal", "integer_grid")), counterexample,
-                 settings=settings(settings.get_profile("search"), max_examples=examples, database=None),
-                 random=random.Random(seed))
-    verdict = check(found, **how.params)
-    return archive.write({**claim.to_dict(), "tolerance": claim.tolerance}, verdict, found, how.params,
-                         hypothesis={"profile": "search", "seed": str(seed), "examples": tried[0],
-                                     "refutes": how.remark,
-                                     "command": f"python -m {MODULE} {claim_id} {seed} {examples}"})
-
-
 #: The step factors :func:`measure` draws, per conjecture (C5 judges factors ≤ ETA_FACTOR_MAX).
 MEASURED_FACTORS = {"C5": (0.5, 0.25), "C8": (1.0, 0.5, 0.25)}
 
@@ -369,4 +325,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "measure":
         print(measure(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 400))
     else:
-        print(search(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 200))
+        print(search(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 200,
+                     REFUTATIONS, MODULE))
