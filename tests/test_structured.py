@@ -312,9 +312,9 @@ def _dense_operator(H: np.ndarray, rows: Triples, V: int) -> np.ndarray:
 
 
 def test_token_blocks_invert_the_diagonal_blocks_of_the_gram_operator():
-    """token_block_inverse against the d×d diagonal blocks of the dense AᵀA: a full-rank block times
-    its inverse is the identity; a rank-deficient one is pseudo-inverted (Moore–Penrose, so the
-    blocks' null directions are not amplified); a token on no row gets a zero block."""
+    """token_block_inverse against the d×d diagonal blocks of the dense AᵀA: their Moore–Penrose
+    inverses (a full-rank block's inverse; a token on no row gets 0), followed by the centring
+    over tokens that removes null(A)'s ``𝟙 xᵀ`` directions, and nothing else."""
     from ntpverify.core.structured import token_block_inverse
 
     sg = StructuredGeometry(_supported(4, 7, 30, 3, 3))
@@ -324,22 +324,17 @@ def test_token_blocks_invert_the_diagonal_blocks_of_the_gram_operator():
     V, d = sg.V, sg.d
     A = _dense_operator(sg.H, rows, V)
     K = A.T @ A
-    M = token_block_inverse(sg.H, rows, V)
-    inverse = np.column_stack([M.matvec(e) for e in np.eye(V * d)])
+    blocks = np.zeros_like(K)
     full_rank = 0
     for u in range(V):
         at = slice(u * d, (u + 1) * d)
-        block = K[at, at]
-        if not block.any():
-            assert not inverse[at, at].any()
-        elif np.linalg.matrix_rank(block) == d:
-            full_rank += 1
-            assert np.abs(inverse[at, at] @ block - np.eye(d)).max() < 1e-9
-        else:
-            assert rel(inverse[at, at], np.linalg.pinv(block, hermitian=True)) < 1e-8
-        off = np.delete(inverse[at], np.arange(u * d, (u + 1) * d), axis=1)
-        assert not off.any()  # block diagonal: tokens are not coupled
-    assert full_rank >= V - 2
+        full_rank += np.linalg.matrix_rank(K[at, at]) == d
+        blocks[at, at] = np.linalg.pinv(K[at, at], hermitian=True)
+    centre = np.kron(np.eye(V) - np.full((V, V), 1.0 / V), np.eye(d))
+    M = token_block_inverse(sg.H, rows, V)
+    applied = np.column_stack([M.matvec(e) for e in np.eye(V * d)])
+    assert rel(applied, centre @ blocks) < 1e-9
+    assert full_rank >= V - 2  # the draw exercises real inverses, not only pseudo-inverses
 
 
 def test_cancel_adjoint_is_the_least_norm_correction():
@@ -360,9 +355,35 @@ def test_cancel_adjoint_is_the_least_norm_correction():
     A = _dense_operator(sg.H, rows, sg.V)
     expected = -A @ (np.linalg.pinv(A.T @ A) @ (A.T @ y))
     for M in (token_block_inverse(sg.H, rows, sg.V), aslinearoperator(np.eye(sg.V * sg.d))):
-        delta = cancel_adjoint(sg.H, rows, y, sg.V, M, 1e-13)
+        delta, solved = cancel_adjoint(sg.H, rows, y, sg.V, M, 1e-13)
+        assert solved
         assert np.linalg.norm(A.T @ (y + delta)) <= 1e-12
         assert rel(delta, expected) < 1e-9
+
+
+def test_cancel_adjoint_keeps_the_margin_multipliers_sum():
+    """With ``keep_sum = k`` the correction is the least-norm one under both constraints (the dense
+    pseudo-inverse of ``[Aᵀ; e_kᵀ]``), and the first k entries keep their sum; without it the
+    least-norm correction changes that sum (the collapse towards y = 0 the constraint prevents)."""
+    from ntpverify.core.structured import cancel_adjoint, token_block_inverse
+
+    inst = _supported(5, 6, 40, 4, 3)
+    sg = StructuredGeometry(inst)
+    j = np.repeat(np.arange(sg.m), 2)
+    v = np.array([sg.first_off_support(int(c)) for c in j])
+    rows = Triples(j.astype(np.intp), sg.anchors[j].astype(np.intp), v.astype(np.intp)).concat(sg.eq)
+    y = np.random.default_rng(1).random(rows.n)
+    k = j.size
+    A = _dense_operator(sg.H, rows, sg.V)
+    lead = np.zeros(rows.n)
+    lead[:k] = 1.0
+    C = np.vstack([A.T, lead])
+    expected = -np.linalg.pinv(C) @ np.append(A.T @ y, 0.0)
+    delta, solved = cancel_adjoint(sg.H, rows, y, sg.V, token_block_inverse(sg.H, rows, sg.V), 1e-13,
+                                   keep_sum=k)
+    assert solved and abs(delta[:k].sum()) < 1e-12 and rel(delta, expected) < 1e-8
+    free, _ = cancel_adjoint(sg.H, rows, y, sg.V, None, 1e-13)
+    assert abs(free[:k].sum()) > 1e-3
 
 
 def test_incompatibility_certificate_of_a_corpus_is_conclusive():

@@ -386,7 +386,10 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
         y = y / y[:n_a].sum()  # Aᵀy = 0 is homogeneous: the whole of y is scaled
         final = FARKAS_SLACK * hmax / SCALE_CAP
         target = final if tight else max(final, FARKAS_LOOSE * float(np.linalg.norm(rows.adjoint(sg.H, y, V))))
-        y += cancel_adjoint(sg.H, rows, y, V, blocks, target)
+        delta, solved = cancel_adjoint(sg.H, rows, y, V, blocks, target, keep_sum=n_a)
+        if not solved:  # no combination on this pattern cancels G H at Σα = 1: keep ascending
+            return None
+        y += delta
         negative = y[:n_a] < 0.0
         if negative.any():
             keep = np.concatenate([~negative, np.ones(sg.eq.n, dtype=bool)])
@@ -396,6 +399,8 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
         if target > final:
             tight = True  # the pattern held at the loose target: now solve it to the final one
             continue
+        if not y[:n_a].sum() > 0.0:  # the correction cancelled every margin multiplier
+            return None
         y /= y[:n_a].sum()
         defect = combination_defect(sg.H, rows, y, V)
         eps = float(np.linalg.norm(rows.adjoint(sg.H, y, V)))
