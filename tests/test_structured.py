@@ -337,6 +337,15 @@ def test_token_blocks_invert_the_diagonal_blocks_of_the_gram_operator():
     assert full_rank >= V - 2  # the draw exercises real inverses, not only pseudo-inverses
 
 
+def _two_margin_rows_per_context() -> tuple[StructuredGeometry, Triples, np.ndarray, int]:
+    """Two margin rows per context, then the equalities, with random multipliers y; k margin rows."""
+    sg = StructuredGeometry(_supported(5, 6, 40, 4, 3))
+    j = np.repeat(np.arange(sg.m), 2)
+    v = np.array([sg.first_off_support(int(c)) for c in j])
+    rows = Triples(j.astype(np.intp), sg.anchors[j].astype(np.intp), v.astype(np.intp)).concat(sg.eq)
+    return sg, rows, np.random.default_rng(1).random(rows.n), j.size
+
+
 def test_cancel_adjoint_is_the_least_norm_correction():
     """cancel_adjoint's δ cancels Aᵀy to its target and lies in range(A), so it is the least-norm
     correction: it matches the dense pseudo-inverse answer ``−A (AᵀA)⁺ Aᵀ y``. With a preconditioner
@@ -346,12 +355,7 @@ def test_cancel_adjoint_is_the_least_norm_correction():
 
     from ntpverify.core.structured import cancel_adjoint, token_block_inverse
 
-    inst = _supported(5, 6, 40, 4, 3)
-    sg = StructuredGeometry(inst)
-    j = np.repeat(np.arange(sg.m), 2)
-    v = np.array([sg.first_off_support(int(c)) for c in j])
-    rows = Triples(j.astype(np.intp), sg.anchors[j].astype(np.intp), v.astype(np.intp)).concat(sg.eq)
-    y = np.random.default_rng(1).random(rows.n)
+    sg, rows, y, k = _two_margin_rows_per_context()
     A = _dense_operator(sg.H, rows, sg.V)
     expected = -A @ (np.linalg.pinv(A.T @ A) @ (A.T @ y))
     for M in (token_block_inverse(sg.H, rows, sg.V), aslinearoperator(np.eye(sg.V * sg.d))):
@@ -367,13 +371,7 @@ def test_cancel_adjoint_keeps_the_margin_multipliers_sum():
     least-norm correction changes that sum (the collapse towards y = 0 the constraint prevents)."""
     from ntpverify.core.structured import cancel_adjoint, token_block_inverse
 
-    inst = _supported(5, 6, 40, 4, 3)
-    sg = StructuredGeometry(inst)
-    j = np.repeat(np.arange(sg.m), 2)
-    v = np.array([sg.first_off_support(int(c)) for c in j])
-    rows = Triples(j.astype(np.intp), sg.anchors[j].astype(np.intp), v.astype(np.intp)).concat(sg.eq)
-    y = np.random.default_rng(1).random(rows.n)
-    k = j.size
+    sg, rows, y, k = _two_margin_rows_per_context()
     A = _dense_operator(sg.H, rows, sg.V)
     lead = np.zeros(rows.n)
     lead[:k] = 1.0
