@@ -139,3 +139,16 @@ def test_normalizing_h_beyond_the_dense_cap_reads_no_dense_view(no_dense_views: 
     out, k = normalized(big)
     assert k == -5 and np.array_equal(np.ldexp(out.embeddings, -k), big.embeddings)
     assert out.support_tokens is inst.support_tokens and out.weights is inst.weights
+
+
+def test_the_issues_corpus_size_fits():
+    """Issue 10's size, m = 10⁵ contexts and V = 10⁴ tokens, at d = 128 (m·d = 1.28·10⁷, above the
+    former 10⁷ array cap): the instance is built from its sparse supports without a dense view."""
+    rng = np.random.default_rng(0)
+    m, V, d = 100_000, 10_000, 128
+    sizes = rng.integers(1, 6, m)
+    tokens = [np.sort(rng.choice(V, s, replace=False)).tolist() for s in sizes]
+    inst = Instance(rng.standard_normal((m, d)), np.full(m, 1 / m),
+                    {"V": V, "tokens": tokens, "probs": [[1.0 / s] * s for s in sizes]})
+    assert (inst.m, inst.V, inst.d, inst.nnz) == (m, V, d, int(sizes.sum()))
+    assert inst.m * inst.V > MAX_ENTRIES
