@@ -210,17 +210,16 @@ def cancel_adjoint(H: np.ndarray, rows: Triples, y: np.ndarray, V: int, blocks: 
     # below ~eps·‖b‖ CG only iterates on rounding, and broke down there (pᵀAᵀAp = 0) on a
     # sub-instance whose direction estimate was far from a certificate (‖b‖ = 80 against 1e-14)
     atol = max(target, CG_FLOOR * float(np.linalg.norm(b)))
-    with np.errstate(divide="ignore", invalid="ignore"):  # a breakdown shows as non-finite x
-        x, info = cg(gram, b, rtol=0.0, atol=atol, maxiter=CG_ITER_LIM, M=M)
-    if not np.isfinite(x).all():
-        # The preconditioned residual left range(AᵀA) (pᵀAᵀAp = 0: measured on rank-deficient
-        # draws of D7's regimes); unpreconditioned CG from b stays in that range in exact
-        # arithmetic, and where rounding breaks it down too there is no correction to offer.
+    # A breakdown shows as a non-finite x: the preconditioned residual left range(AᵀA)
+    # (pᵀAᵀAp = 0, measured on rank-deficient draws of D7's regimes). Unpreconditioned CG from b
+    # stays in that range in exact arithmetic; where rounding breaks it down too there is no
+    # correction to offer.
+    for precondition in (M, None) if M is not None else (None,):
         with np.errstate(divide="ignore", invalid="ignore"):
-            x, info = cg(gram, b, rtol=0.0, atol=atol, maxiter=CG_ITER_LIM)
-        if not np.isfinite(x).all():
-            return np.zeros(rows.n), False
-    return rows.apply(H, x[:n].reshape(V, d)) + x[n] * lead, info == 0
+            x, info = cg(gram, b, rtol=0.0, atol=atol, maxiter=CG_ITER_LIM, M=precondition)
+        if np.isfinite(x).all():
+            return rows.apply(H, x[:n].reshape(V, d)) + x[n] * lead, info == 0
+    return np.zeros(rows.n), False
 
 
 @dataclass

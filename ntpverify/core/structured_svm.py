@@ -371,6 +371,7 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
     y = np.concatenate([alpha[j, v], D[sg.eq.ctx, sg.eq.plus]])
     V = sg.V
     hmax = float(np.linalg.norm(sg.H, axis=1).max())
+    final = FARKAS_SLACK * hmax / SCALE_CAP
     blocks: LinearOperator | None = None
     tight = False
     for round_ in range(FARKAS_ROUNDS):
@@ -384,7 +385,6 @@ def farkas_from_direction(sg: StructuredGeometry, D: np.ndarray, epochs: int) ->
             # preconditioner costs a few iterations where rebuilding costs ~2·n·d² flops
             blocks = token_block_inverse(sg.H, rows, V)
         y = y / y[:n_a].sum()  # Aᵀy = 0 is homogeneous: the whole of y is scaled
-        final = FARKAS_SLACK * hmax / SCALE_CAP
         target = final if tight else max(final, FARKAS_LOOSE * float(np.linalg.norm(rows.adjoint(sg.H, y, V))))
         delta, solved = cancel_adjoint(sg.H, rows, y, V, blocks, target, keep_sum=n_a)
         if not solved:  # no combination on this pattern cancels G H at Σα = 1: keep ascending
