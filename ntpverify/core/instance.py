@@ -804,6 +804,41 @@ def drop_contexts(inst: Instance, drop: Sequence[int] | np.ndarray, name: str | 
                                 MappingProxyType({}))
 
 
+def restrict_vocabulary(inst: Instance, tokens: Sequence[int] | np.ndarray,
+                        name: str | None = None) -> tuple[Instance, np.ndarray]:
+    """The sub-instance on the vocabulary ``T = tokens`` and the contexts ``K = {j : S_j ∩ T ≠ ∅}``,
+    with ``K`` (ascending).
+
+    Token ``T[i]`` becomes token ``i``; context ``K[k]`` keeps ``h_j`` and gets the support
+    ``S_j ∩ T`` with ``p_j`` renormalized on it, and ``π`` is renormalized over K. Its constraints
+    are exactly those of the instance that involve tokens of T alone: Definition 2's
+    ``(e_z − e_v)ᵀ W h_j ≥ 1`` (z ∈ S_j ∩ T, v ∈ T ∖ S_j) and equalities within ``S_j ∩ T``, and
+    Definition 1's ``(e_z − e_{z'})ᵀ W h_j = log(p_z/p_{z'})`` (ratios survive renormalization),
+    acting on the rows of W in T. So a Farkas certificate of the sub-instance (not separable, or
+    not compatible), its tokens and contexts mapped back, is one of the instance; a separable or
+    compatible sub-instance says nothing. ``T`` must hold at least two distinct valid tokens and
+    meet some support.
+    """
+    T = np.unique(np.asarray(tokens, dtype=np.intp))
+    if T.size < 2 or T[0] < 0 or T[-1] >= inst.V:
+        raise InputError("tokens", f"expected at least two distinct tokens in [0, {inst.V}), got {T.size}")
+    kept = np.isin(inst.support_tokens, T)
+    counts = np.add.reduceat(kept.astype(np.intp), inst.support_indptr[:-1]) if inst.nnz else np.zeros(0)
+    K = np.flatnonzero(counts > 0)
+    if K.size == 0:
+        raise InputError("tokens", "meet no context's support")
+    probs = inst.support_probs[kept]
+    owner = inst.support_contexts[kept]
+    probs = probs / np.bincount(owner, probs, minlength=inst.m)[owner]
+    indptr = np.zeros(K.size + 1, dtype=np.intp)
+    np.cumsum(counts[K], out=indptr[1:])
+    rows = _Rows(int(T.size), indptr, np.searchsorted(T, inst.support_tokens[kept]).astype(np.int64), probs)
+    pi = inst.weights[K] / inst.weights[K].sum()
+    _check_weights(pi)
+    return Instance._from_parts(inst.embeddings[K], pi, rows, None, _validated_name(name),
+                                MappingProxyType({})), K
+
+
 def with_embeddings(inst: Instance, H: np.ndarray) -> Instance:
     """``inst`` with ``H`` in place of its embeddings (same shape, finite), everything else shared:
     the CSR rows as they are, name and extras (no m×V array, so it works beyond MAX_ENTRIES)."""

@@ -46,7 +46,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
 
 from ntpverify.core.geometry import SCALE_CAP, norm_bound, rounding_ceiling
-from ntpverify.core.instance import drop_contexts
+from ntpverify.core.instance import Instance, drop_contexts
 from ntpverify.core.maxmargin import ACTIVE_DUAL_RTOL, ACTIVE_SLACK, KKT_RTOL, MaxMargin
 from ntpverify.core.separability import Separability, farkas_verdict
 from ntpverify.core.status import State, Status
@@ -59,8 +59,10 @@ from ntpverify.core.structured import (
     Work,
     cancel_adjoint,
     combination_defect,
+    frequent_vocabularies,
     least_norm_decoder,
     least_squares_multipliers,
+    support_positions,
     token_block_inverse,
 )
 from ntpverify.core.structured_kernels import all_active, block_epoch, mask_rows
@@ -325,32 +327,72 @@ def zero_embedding_certificate(sg: StructuredGeometry) -> Separability | None:
     return _infeasible(rows, np.ones(1), 0.0, 0.0, f"context {j} has h_j = 0")
 
 
+def _lifted(sg: StructuredGeometry, rows: Triples, y: np.ndarray, how: str) -> Separability:
+    """A sub-instance's certificate, its rows already mapped to the instance's contexts and tokens,
+    verified on the instance's H as any other (farkas_from_direction's bound), after checking that
+    its rows are constraints of the instance: every plus in ``S_ctx``, and the rows whose minus is
+    not (Definition 2's margins) with multipliers ≥ 0 of positive sum, rescaled to 1."""
+    plus_in = support_positions(sg, rows.ctx, rows.plus) >= 0
+    margin = support_positions(sg, rows.ctx, rows.minus) < 0
+    if not plus_in.all() or (y[margin] < 0.0).any() or not y[margin].sum() > 0.0:
+        return Separability(Status("inconclusive", f"the certificate {how} does not map to constraints "
+                                   "of the instance"), None, method=METHOD)
+    y = y / y[margin].sum()
+    eps = float(np.linalg.norm(rows.adjoint(sg.H, y, sg.V)))
+    bound = norm_bound(sg.H, rows.array(), y, partial(rows.adjoint, y=y, V=sg.V), sg.V, needed=SCALE_CAP)
+    return _infeasible(rows, y, combination_defect(sg.H, rows, y, sg.V), eps, how, bound)
+
+
+def _sub_certificate(sub: Instance) -> AscentResult | None:
+    """The sub-instance's certificate-only ascent, when it ends in a Farkas certificate."""
+    sg = StructuredGeometry(sub)
+    if sg.n_in == 0:  # every kept support is the kept vocabulary: no margin constraint to violate
+        return None
+    res = _ascend(sg, None, True, False, certificate_only=True)
+    ok = res.sep.separable is False and res.sep.farkas_rows is not None and res.sep.farkas_y is not None
+    return res if ok else None
+
+
 def farkas_from_subset(sg: StructuredGeometry, D: np.ndarray) -> Separability | None:
     """A Farkas certificate found on a sub-instance, or None. If the contexts J alone are not
     separable, neither is the instance (a W meeting Definition 2 for every context meets it on J),
-    and the sub-instance's certificate, its contexts mapped back, is one of the instance: it is
-    verified on the instance's H as any other (farkas_from_direction's bound). J is the
-    ``SUBSET_FACTOR·d`` contexts with the largest mass ``Σ_v |D_jv|`` of the recession-direction
-    estimate ``D``, doubled while ``|J| ≤ m/2`` as long as the sub-instance yields no certificate
-    (its ascent runs in _ascend's ``certificate_only`` mode); then the caller goes on with the
-    whole instance."""
+    and the sub-instance's certificate, its contexts mapped back, is one of the instance (_lifted).
+    J is the ``SUBSET_FACTOR·d`` contexts with the largest mass ``Σ_v |D_jv|`` of the
+    recession-direction estimate ``D``, doubled while ``|J| ≤ m/2`` as long as the sub-instance
+    yields no certificate (its ascent runs in _ascend's ``certificate_only`` mode); then the
+    caller goes on with the whole instance."""
     order = np.argsort(-np.abs(D).sum(axis=1), kind="stable")
     size = SUBSET_FACTOR * sg.d
     while 0 < size <= sg.m // 2:
         keep = np.sort(order[:size])
-        sub = _ascend(StructuredGeometry(drop_contexts(sg.inst, order[size:])), None, True, False,
-                      certificate_only=True)
-        if sub.sep.separable is False and sub.sep.farkas_rows is not None and sub.sep.farkas_y is not None:
+        sub = _sub_certificate(drop_contexts(sg.inst, order[size:]))
+        if sub is not None:
             r = sub.sep.farkas_rows
+            assert r is not None and sub.sep.farkas_y is not None  # _sub_certificate checked
             rows = Triples(keep[r[:, 0]].astype(np.intp), r[:, 1].astype(np.intp), r[:, 2].astype(np.intp))
-            y = sub.sep.farkas_y
-            eps = float(np.linalg.norm(rows.adjoint(sg.H, y, sg.V)))
-            bound = norm_bound(sg.H, rows.array(), y, partial(rows.adjoint, y=y, V=sg.V), sg.V,
-                               needed=SCALE_CAP)
-            return _infeasible(rows, y, combination_defect(sg.H, rows, y, sg.V), eps,
-                               f"found on the {size} of {sg.m} contexts that carry most of the recession "
-                               f"direction, {sub.epochs} epochs of dual ascent there", bound)
+            return _lifted(sg, rows, sub.sep.farkas_y,
+                           f"found on the {size} of {sg.m} contexts that carry most of the recession "
+                           f"direction, {sub.epochs} epochs of dual ascent there")
         size *= 2
+    return None
+
+
+def farkas_from_frequent_tokens(sg: StructuredGeometry) -> Separability | None:
+    """A verified Farkas certificate found on the sub-instances of the tokens in the most supports
+    (structured.frequent_vocabularies), before any ascent on the instance, or None. Such a
+    sub-instance holds exactly the instance's constraints among its tokens, so its certificate,
+    mapped back, is one of the instance (_lifted)."""
+    for T, inst, K in frequent_vocabularies(sg):
+        sub = _sub_certificate(inst)
+        if sub is not None:
+            r = sub.sep.farkas_rows
+            assert r is not None and sub.sep.farkas_y is not None  # _sub_certificate checked
+            rows = Triples(K[r[:, 0]].astype(np.intp), T[r[:, 1]], T[r[:, 2]])
+            cert = _lifted(sg, rows, sub.sep.farkas_y,
+                           f"found on the {T.size} of {sg.V} tokens in the most supports and the "
+                           f"{K.size} contexts they meet, {sub.epochs} epochs of dual ascent there")
+            if cert.separable is False:
+                return cert
     return None
 
 
@@ -442,8 +484,10 @@ def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None,
     supports, which is Definition 3's dual. Anything else solves a different cone program, which
     certification must then reject (the negative control of tests/test_structured.py).
     ``shrink=False`` visits every token in every sweep (the unshrunk reference of
-    tests/test_shrinking.py and of the benchmark's before/after ratio). Certificates are sought on
-    sub-instances first (farkas_from_subset) only for Definition 3's own cone.
+    tests/test_shrinking.py and of the benchmark's before/after ratio). Only for Definition 3's own
+    cone are certificates sought on sub-instances: of the most frequent tokens before the ascent
+    (farkas_from_frequent_tokens), of the contexts carrying the recession direction during it
+    (farkas_from_subset).
     """
     if sg.n_in == 0:
         return AscentResult(Separability(Status("ok", "no margin inequalities: every context has full "
@@ -452,7 +496,9 @@ def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None,
                                              "constraint, W^mm does not exist (theory.md §5)"),
                                       method=METHOD), 0)
     cert = zero_embedding_certificate(sg)
-    if cert is not None:
+    if cert is None and sign_free is None:
+        cert = farkas_from_frequent_tokens(sg)
+    if cert is not None and cert.separable is False:
         return AscentResult(cert, _follow(cert), 0)
     return _ascend(sg, sign_free, shrink, sign_free is None)
 
