@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import cached_property, partial
 
 import numpy as np
-from scipy.linalg import qr
+from scipy.linalg import eigh, qr
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import LinearOperator, cg, lsqr
@@ -86,7 +86,9 @@ LOCAL_RANK_CAP = 4_000_000
 #: The token route to dim F (StructuredGeometry.token_rank_F) forms the |J*_c|×|J*_c| matrix
 #: ``G = Σ_u P_u`` of each connected component of the contexts J* and eigendecomposes it (G and its
 #: eigenvectors, plus LAPACK workspace: ~3 copies). Above this many entries (|J*_c| = 4096) it is
-#: not attempted. Measured at the cap (|J*| = 4096, V = 300, d = 64, 1 thread): MEASURED_AT_CAP.
+#: not attempted. Measured at the cap (random supports, |J*| = m = 4096, V = 300, d = 64, 612k
+#: support entries, 1 BLAS thread, the other core busy): 60 s (eigh ~25 s, forming G ~25 s, two
+#: passes of token SVDs the rest), traced peak 560 MB, RSS +610 MB; at |J*| = 2048, 14 s and 114 MB.
 TOKEN_GRAM_ENTRIES = 1 << 24
 #: Eigenvalues of G below this fraction of the largest are not trusted as ``σ² = λ`` (their square
 #: roots carry eigh's noise, ~√(eps·‖G‖) ≈ 1e-8·σ_max, right at RANK_RTOL) and are recomputed as
@@ -96,7 +98,11 @@ TOKEN_GRAM_ENTRIES = 1 << 24
 #: ``‖E‖/√(SPLIT·λ_max) = c·eps·σ_max/√SPLIT ≈ c·2e-14·σ_max`` (Schur complement, gap ≥ SPLIT·λ_max),
 #: and a kept ``√λ ≥ 1e-2·σ_max`` has error ``‖E‖/(2σ)``, smaller still: both stay ≥ 3 decades
 #: under the 1e-9 cutoff for c ≤ 10², and the kept values are 7 decades above it. A larger split
-#: only costs refinement work: MEASURED_SPLIT.
+#: only costs refinement work (2·rows·s² for s eigenvalues below it). Measured on pydoc-topics
+#: (words/200/window 1/d 128; chars/window 1 and 2/d 16) and Gaussian draws with m up to 800:
+#: the exact zeros come out of eigh at |λ| ≤ 2.5e-15·λ_max, i.e. √λ ≤ 5e-8·σ_max (one decade
+#: from the cutoff: deciding on √λ would be ambiguous), and refined at ≤ 3.6e-15·σ_max (margin
+#: ≥ 5.4 decades); the smallest nonzero λ was 6.7e-4·λ_max, and s was exactly rank H_{J*}.
 GRAM_SPLIT = 1e-4
 #: token_block_inverse keeps V inverse blocks of d×d; above this many entries (2 GB) it is not
 #: built and the solve it serves runs unpreconditioned (the one place memory would exceed
@@ -553,22 +559,22 @@ class StructuredGeometry:
         the contexts J of one component), whose Gram matrix is ``G = Σ_u E_u P_u E_uᵀ``: from the
         eigenvalues of G above GRAM_SPLIT·λ_max, and squaring-free below it (token_rank_F)."""
         ptr, ctx = self.token_contexts
-        local, bases = [], []
+        blocks = [(np.searchsorted(J, T), T) for T in (ctx[ptr[u]:ptr[u + 1]] for u in tokens)]
         G = np.zeros((J.size, J.size))
-        for u in tokens:
-            T = ctx[ptr[u]:ptr[u + 1]]
+        for t, T in blocks:
             Q, _ = self._token_range(T)  # the same SVD as token_rank_F's, so the same rank
-            t = np.searchsorted(J, T)
             G[np.ix_(t, t)] -= Q @ Q.T
             G[t, t] += 1.0
-            local.append(t)
-            bases.append(Q)
-        lam, vec = np.linalg.eigh(G)
+        lam, vec = eigh(G, overwrite_a=True, check_finite=False, driver="evd")
         small = lam < GRAM_SPLIT * lam[-1]
         U = vec[:, small]
+        del vec, G
 
         def projected() -> Iterator[np.ndarray]:
-            for t, Q in zip(local, bases, strict=True):
+            # Q_u recomputed rather than kept: keeping them all costs Σ_u |T_u|·rank H_{T_u}
+            # entries (315 MB at the cap, measured), recomputing one more pass of token SVDs
+            for t, T in blocks:
+                Q, _ = self._token_range(T)
                 Ut = U[t]
                 yield Ut - Q @ (Q.T @ Ut)
 
