@@ -59,6 +59,9 @@ def _cases() -> list[nv.Instance]:
     H = H.copy()
     H[1], H[6] = H[0], H[5]
     cases.append(with_supports(rng, H, supports, 9, "components-dup"))
+    # zero embeddings: H_{T_u} = 0 gives N_u = R^{T_u}, and G has no zero eigenvalue on J*
+    for H in (np.zeros((4, 2)), np.vstack([np.zeros((2, 3)), rng.standard_normal((4, 3))])):
+        cases.append(with_supports(rng, H, random_supports(rng, H.shape[0], 3), 3, "zero-rows"))
     return cases
 
 
@@ -88,7 +91,7 @@ def test_cases_cover_the_regimes():
     routes = [StructuredGeometry(i) for i in CASES]
     assert sum(i.m > i.d for i in CASES) >= 10
     assert any(sg.token_rank_F.null_sum.rank > 0 for sg in routes)
-    comps = StructuredGeometry(CASES[-1])
+    comps = StructuredGeometry(next(i for i in CASES if i.name == "components"))
     assert comps.token_rank_F.largest_component < comps.token_rank_F.contexts
     ptr, _ = comps.token_contexts
     assert np.diff(ptr).min() == 0  # a token no context uses

@@ -350,6 +350,8 @@ def stacked_singular_values(blocks: Iterable[np.ndarray], width: int) -> np.ndar
     """Singular values (descending) of the vertical stack of ``blocks`` (each ``· × width``) by
     chunked QR (``R`` of ``[R; next blocks]``, TSQR): backward stable, so no squaring, and memory
     ``width² + CHUNK_ENTRIES`` however many rows there are."""
+    if width == 0:
+        return np.zeros(0)
     R = np.zeros((0, width))
     pending: list[np.ndarray] = []
     rows, chunk = 0, max(width, CHUNK_ENTRIES // max(width, 1))
@@ -361,7 +363,7 @@ def stacked_singular_values(blocks: Iterable[np.ndarray], width: int) -> np.ndar
             pending, rows = [], 0
     if pending:
         R = qr(np.vstack([R, *pending]), mode="r", check_finite=False)[0][:width]
-    return np.linalg.svd(R, compute_uv=False) if R.size else np.zeros(0)
+    return np.linalg.svd(R, compute_uv=False)
 
 
 class StructuredGeometry:
@@ -513,7 +515,8 @@ class StructuredGeometry:
         common logit of S_j, determined by W) has ``H_{T_u} w_u = x_{T_u}`` for every u. For fixed x
         each ``w_u`` ranges over an affine space of dimension ``d − rank H_{T_u}``, nonempty iff
         ``x_{T_u} ∈ range H_{T_u}``, i.e. ``x ⊥ N_u = {c supported on T_u : Hᵀc = 0}``. Hence
-        ``dim F⊥ = Σ_u (d − rank H_{T_u}) + m − dim Σ_u N_u`` and
+        the x that occur form ``X' = (Σ_u N_u)^⊥``, ``dim F⊥ = Σ_u (d − rank H_{T_u}) + dim X'
+        = Σ_u (d − rank H_{T_u}) + m − dim Σ_u N_u`` and
         ``dim F = Σ_u rank H_{T_u} − m + dim Σ_u N_u`` (tokens with ``T_u = ∅`` give 0).
 
         Only tokens with ``|T_u| > rank H_{T_u}`` have ``N_u ≠ 0``; their contexts J* split into
@@ -540,17 +543,22 @@ class StructuredGeometry:
         if star.size == 0:
             return TokenRankF(total, margin, 0, 0, self.m, RankDecision(0, 0.0, np.inf))
         # components of J*: contexts 0..m-1, the tokens of `star` m..m+V-1, an edge per j ∈ T_u
-        tok = np.repeat(star, count[star])
-        cj = np.concatenate([ctx[ptr[u]:ptr[u + 1]] for u in star])
+        tok = np.repeat(np.arange(self.V), count)
+        keep = (count > rank)[tok]
+        cj, tok = ctx[keep], tok[keep]
         graph = coo_matrix((np.ones(cj.size), (cj, self.m + tok)), shape=(self.m + self.V,) * 2)
         _, label = connected_components(graph, directed=False)
         J_star = np.unique(cj)
-        comps = [J_star[label[J_star] == c] for c in np.unique(label[J_star])]
-        largest = max(J.size for J in comps)
+        by_ctx = np.argsort(label[J_star], kind="stable")
+        by_tok = np.argsort(label[self.m + star], kind="stable")
+        cut_ctx = np.flatnonzero(np.diff(label[J_star][by_ctx])) + 1
+        cut_tok = np.flatnonzero(np.diff(label[self.m + star][by_tok])) + 1
+        # both split at the same labels: every component has contexts and tokens of `star`
+        comps = list(zip(np.split(J_star[by_ctx], cut_ctx), np.split(star[by_tok], cut_tok), strict=True))
+        largest = max(J.size for J, _ in comps)
         if largest * largest > TOKEN_GRAM_ENTRIES:
             return TokenRankF(total, margin, J_star.size, largest, self.m, None)
-        values = [self._null_sum_values(J, star[label[self.m + star] == label[J[0]]])
-                  for J in comps]
+        values = [self._null_sum_values(np.sort(J), toks) for J, toks in comps]
         null_sum = decide_rank(np.sort(np.concatenate(values))[::-1])
         return TokenRankF(total, margin, J_star.size, largest, self.m, null_sum)
 
