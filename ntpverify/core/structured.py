@@ -85,7 +85,7 @@ BLAS_ADVANTAGE = 4
 LOCAL_RANK_CAP = 4_000_000
 #: The token route to dim F (StructuredGeometry.token_rank_F) forms the |J*_c|×|J*_c| matrix
 #: ``G = Σ_u P_u`` of each connected component of the contexts J* and eigendecomposes it (G and its
-#: eigenvectors, plus LAPACK workspace: ~3 copies). Above this many entries (|J*_c| = 4096) it is
+#: eigenvectors in place, plus LAPACK's 2·|J*_c|² workspace). Above this many entries (|J*_c| = 4096) it is
 #: not attempted. Measured at the cap (random supports, |J*| = m = 4096, V = 300, d = 64, 612k
 #: support entries, 1 BLAS thread, the other core busy): 60 s (eigh ~25 s, forming G ~25 s, two
 #: passes of token SVDs the rest), traced peak 560 MB, RSS +610 MB; at |J*| = 2048, 14 s and 114 MB.
@@ -97,7 +97,7 @@ TOKEN_GRAM_ENTRIES = 1 << 24
 #: neglected coupling ``Û_bigᵀ G Û_small`` (≤ ‖E‖) moves a small σ by at most
 #: ``‖E‖/√(SPLIT·λ_max) = c·eps·σ_max/√SPLIT ≈ c·2e-14·σ_max`` (Schur complement, gap ≥ SPLIT·λ_max),
 #: and a kept ``√λ ≥ 1e-2·σ_max`` has error ``‖E‖/(2σ)``, smaller still: both stay ≥ 3 decades
-#: under the 1e-9 cutoff for c ≤ 10², and the kept values are 7 decades above it. A larger split
+#: under the 1e-9 cutoff for c ≤ 40, and the kept values are 7 decades above it. A larger split
 #: only costs refinement work (2·rows·s² for s eigenvalues below it). Measured on pydoc-topics
 #: (words/200/window 1/d 128; chars/window 1 and 2/d 16) and Gaussian draws with m up to 800:
 #: the exact zeros come out of eigh at |λ| ≤ 2.5e-15·λ_max, i.e. √λ ≤ 5e-8·σ_max (one decade
@@ -333,8 +333,8 @@ class TokenRankF:
     contexts: int
     largest_component: int
     m: int
-    #: ``dim Σ_u N_u`` as a rank decision on the singular values of the stacked bases of the N_u,
-    #: or None when a component's Gram matrix exceeds TOKEN_GRAM_ENTRIES
+    #: ``dim Σ_u N_u`` as a rank decision on the singular values of the stacked projectors onto
+    #: the N_u (Gram G), or None when a component's G would exceed TOKEN_GRAM_ENTRIES
     null_sum: RankDecision | None
 
     @property
@@ -502,7 +502,7 @@ class StructuredGeometry:
         if T.size == 1 and self.hsq[T[0]] > 0:  # one nonzero row: rank 1, nothing to decide
             return np.ones((1, 1)), RankDecision(1, 0.0, np.inf)
         U, sv, _ = np.linalg.svd(self.H[T], full_matrices=False)
-        dec = decide_rank(sv)
+        dec = decide_rank(sv)  # RANK_RTOL relative to σ_max(H_{T_u}), as rank H itself
         return U[:, :dec.rank], dec
 
     @cached_property
