@@ -497,13 +497,16 @@ class StructuredGeometry:
         ptr = np.searchsorted(self.sup_tok[order], np.arange(self.V + 1))
         return ptr, self.sup_ctx[order]
 
-    def _token_range(self, T: np.ndarray) -> tuple[np.ndarray, RankDecision]:
-        """An orthonormal basis ``Q_u`` (|T_u| × rank) of ``range H_{T_u}`` and the rank decision."""
+    def _token_rank(self, T: np.ndarray) -> RankDecision:
+        """``rank H_{T_u}`` as a rank decision (RANK_RTOL relative to σ_max(H_{T_u}), as rank H)."""
         if T.size == 1 and self.hsq[T[0]] > 0:  # one nonzero row: rank 1, nothing to decide
-            return np.ones((1, 1)), RankDecision(1, 0.0, np.inf)
-        U, sv, _ = np.linalg.svd(self.H[T], full_matrices=False)
-        dec = decide_rank(sv)  # RANK_RTOL relative to σ_max(H_{T_u}), as rank H itself
-        return U[:, :dec.rank], dec
+            return RankDecision(1, 0.0, np.inf)
+        return decide_rank(np.linalg.svd(self.H[T], compute_uv=False))
+
+    def _token_range(self, T: np.ndarray, rank: int) -> np.ndarray:
+        """An orthonormal basis ``Q_u`` (|T_u| × rank) of ``range H_{T_u}``, of the rank already
+        decided (so the two SVDs of a token can never disagree on it)."""
+        return np.linalg.svd(self.H[T], full_matrices=False)[0][:, :rank]
 
     @cached_property
     def token_rank_F(self) -> TokenRankF:
@@ -534,7 +537,7 @@ class StructuredGeometry:
             T = ctx[ptr[u]:ptr[u + 1]]
             if T.size == 0:
                 continue
-            _, dec = self._token_range(T)
+            dec = self._token_rank(T)  # singular values only: U can be |T_u| × d, |T_u| ≤ m
             rank[u] = dec.rank
             total += dec.rank
             margin = min(margin, dec.margin)
@@ -558,19 +561,21 @@ class StructuredGeometry:
         largest = max(J.size for J, _ in comps)
         if largest * largest > TOKEN_GRAM_ENTRIES:
             return TokenRankF(total, margin, J_star.size, largest, self.m, None)
-        values = [self._null_sum_values(np.sort(J), toks) for J, toks in comps]
+        values = [self._null_sum_values(J, toks, rank) for J, toks in comps]
         null_sum = decide_rank(np.sort(np.concatenate(values))[::-1])
         return TokenRankF(total, margin, J_star.size, largest, self.m, null_sum)
 
-    def _null_sum_values(self, J: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    def _null_sum_values(self, J: np.ndarray, tokens: np.ndarray, rank: np.ndarray) -> np.ndarray:
         """Singular values of the stack of ``P_u E_uᵀ`` (rows per token u of ``tokens``, columns
-        the contexts J of one component), whose Gram matrix is ``G = Σ_u E_u P_u E_uᵀ``: from the
-        eigenvalues of G above GRAM_SPLIT·λ_max, and squaring-free below it (token_rank_F)."""
+        the sorted contexts J of one component; ``rank`` the decided rank H_{T_u} by token), whose
+        Gram matrix is ``G = Σ_u E_u P_u E_uᵀ``: from the eigenvalues of G above
+        GRAM_SPLIT·λ_max, and squaring-free below it (token_rank_F)."""
         ptr, ctx = self.token_contexts
-        blocks = [(np.searchsorted(J, T), T) for T in (ctx[ptr[u]:ptr[u + 1]] for u in tokens)]
+        blocks = [(np.searchsorted(J, ctx[ptr[u]:ptr[u + 1]]), ctx[ptr[u]:ptr[u + 1]], rank[u])
+                  for u in tokens]
         G = np.zeros((J.size, J.size))
-        for t, T in blocks:
-            Q, _ = self._token_range(T)  # the same SVD as token_rank_F's, so the same rank
+        for t, T, r in blocks:
+            Q = self._token_range(T, r)
             G[np.ix_(t, t)] -= Q @ Q.T
             G[t, t] += 1.0
         lam, vec = eigh(G, overwrite_a=True, check_finite=False, driver="evd")
@@ -581,8 +586,8 @@ class StructuredGeometry:
         def projected() -> Iterator[np.ndarray]:
             # Q_u recomputed rather than kept: keeping them all costs Σ_u |T_u|·rank H_{T_u}
             # entries (315 MB at the cap, measured), recomputing one more pass of token SVDs
-            for t, T in blocks:
-                Q, _ = self._token_range(T)
+            for t, T, r in blocks:
+                Q = self._token_range(T, r)
                 Ut = U[t]
                 yield Ut - Q @ (Q.T @ Ut)
 
