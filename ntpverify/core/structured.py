@@ -87,8 +87,9 @@ LOCAL_RANK_CAP = 4_000_000
 #: ``G = Σ_u P_u`` of each connected component of the contexts J* and eigendecomposes it (G and its
 #: eigenvectors in place, plus LAPACK's 2·|J*_c|² workspace). Above this many entries (|J*_c| = 4096) it is
 #: not attempted. Measured at the cap (random supports, |J*| = m = 4096, V = 300, d = 64, 612k
-#: support entries, 1 BLAS thread, the other core busy): 60 s (eigh ~25 s, forming G ~25 s, two
-#: passes of token SVDs the rest), traced peak 560 MB, RSS +610 MB; at |J*| = 2048, 14 s and 114 MB.
+#: support entries, 1 BLAS thread, the other core busy): 55–60 s (eigh ~25 s, forming G ~25 s,
+#: the token SVDs the rest), traced peak 564 MB, RSS +610 MB; at |J*| = 2048, 14 s and 148 MB; on
+#: pydoc-topics, words, vocab 200, window 2, d = 128 (|J*| = 3960): 23 s (eigh 16 s), 505 MB.
 TOKEN_GRAM_ENTRIES = 1 << 24
 #: Eigenvalues of G below this fraction of the largest are not trusted as ``σ² = λ`` (their square
 #: roots carry eigh's noise, ~√(eps·‖G‖) ≈ 1e-8·σ_max, right at RANK_RTOL) and are recomputed as
