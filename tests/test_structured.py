@@ -209,7 +209,8 @@ def test_unknown_method_is_refused():
 
 def test_dim_F_without_block_svds(monkeypatch):
     """When every block is over the cap, dim F = Σ(|S_j| − 1) needs H of full row rank (theory.md
-    §2); otherwise it is reported inconclusive, never guessed."""
+    §2); otherwise the token route decides it, and beyond that route's cap it is reported
+    inconclusive, never guessed."""
     from ntpverify.core import structured
 
     monkeypatch.setattr(structured, "LOCAL_RANK_CAP", 0)
@@ -219,6 +220,9 @@ def test_dim_F_without_block_svds(monkeypatch):
     assert sg.F_dim == nv.solve(wide, method="nnls").F_dim and sg.F_status.ok
     narrow = random_instance(rng, 6, 5, 3)
     assert int((narrow.support_mask.sum(axis=1) > 1).sum()) > 0
+    sg = StructuredGeometry(narrow)
+    assert sg.F_dim == nv.solve(narrow, method="nnls").F_dim and sg.F_status.ok  # token route
+    monkeypatch.setattr(structured, "TOKEN_GRAM_ENTRIES", 0)
     sg = StructuredGeometry(narrow)
     assert sg.F_dim is None and sg.F_status.state == "inconclusive"
 

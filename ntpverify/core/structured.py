@@ -18,16 +18,22 @@ refinement, so memory is O(n + V·d + m·d) and no (constraints × unknowns) mat
   diagonal and its singular values are the union of the blocks'), each block in the reduced
   coordinates of its own contexts' span. When a block is too large for that, and H has full row
   rank, ``dim F = Σ_j (|S_j| − 1)`` exactly (theory.md §2) with a decision margin from the bound
-  ``σ_min(A_eq) ≥ σ_min(H)``; otherwise dim F is reported inconclusive.
+  ``σ_min(A_eq) ≥ σ_min(H)``. Otherwise (m > d, every real corpus) it is counted token by token
+  (StructuredGeometry.token_rank_F): with ``T_u = {j : u ∈ S_j}``,
+  ``dim F = Σ_u rank H_{T_u} − m + dim Σ_u N_u``, ``N_u = null(H_{T_u}ᵀ)`` embedded in R^m, one
+  rank decision per token and one for the sum, which lives on the contexts J* touched by tokens
+  with ``|T_u| > rank H_{T_u}``. When even that is too large (TOKEN_GRAM_ENTRIES) dim F is
+  reported inconclusive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, partial
 
 import numpy as np
+from scipy.linalg import eigh, qr
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import LinearOperator, cg, lsqr
@@ -77,6 +83,28 @@ BLAS_ADVANTAGE = 4
 #: Largest block (rows × columns) of the equality system whose singular values are computed
 #: densely for dim F: 4e6 entries is 32 MB and a few seconds of SVD on 2 cores.
 LOCAL_RANK_CAP = 4_000_000
+#: The token route to dim F (StructuredGeometry.token_rank_F) forms the |J*_c|×|J*_c| matrix
+#: ``G = Σ_u P_u`` of each connected component of the contexts J* and eigendecomposes it (G and its
+#: eigenvectors in place, plus LAPACK's 2·|J*_c|² workspace). Above this many entries (|J*_c| = 4096) it is
+#: not attempted. Measured at the cap (random supports, |J*| = m = 4096, V = 300, d = 64, 612k
+#: support entries, 1 BLAS thread, the other core busy): 55–60 s (eigh ~25 s, forming G ~25 s,
+#: the token SVDs the rest), traced peak 564 MB, RSS +610 MB; at |J*| = 2048, 14 s and 148 MB; on
+#: pydoc-topics, words, vocab 200, window 2, d = 128 (|J*| = 3960): 23 s (eigh 16 s), 505 MB.
+TOKEN_GRAM_ENTRIES = 1 << 24
+#: Eigenvalues of G below this fraction of the largest are not trusted as ``σ² = λ`` (their square
+#: roots carry eigh's noise, ~√(eps·‖G‖) ≈ 1e-8·σ_max, right at RANK_RTOL) and are recomputed as
+#: singular values of the stacked ``P_u U_small`` instead (StructuredGeometry._null_sum_values).
+#: Why 1e-4: eigh returns an exact invariant split of ``G + E``, ``‖E‖ ≤ c·eps·‖G‖``; the
+#: neglected coupling ``Û_bigᵀ G Û_small`` (≤ ‖E‖) moves a small σ by at most
+#: ``‖E‖/√(SPLIT·λ_max) = c·eps·σ_max/√SPLIT ≈ c·2e-14·σ_max`` (Schur complement, gap ≥ SPLIT·λ_max),
+#: and a kept ``√λ ≥ 1e-2·σ_max`` has error ``‖E‖/(2σ)``, smaller still: both stay ≥ 3 decades
+#: under the 1e-9 cutoff for c ≤ 40, and the kept values are 7 decades above it. A larger split
+#: only costs refinement work (2·rows·s² for s eigenvalues below it). Measured on pydoc-topics
+#: (words/200/window 1/d 128; chars/window 1 and 2/d 16) and Gaussian draws with m up to 800:
+#: the exact zeros come out of eigh at |λ| ≤ 2.5e-15·λ_max, i.e. √λ ≤ 5e-8·σ_max (one decade
+#: from the cutoff: deciding on √λ would be ambiguous), and refined at ≤ 3.6e-15·σ_max (margin
+#: ≥ 5.4 decades); the smallest nonzero λ was 6.7e-4·λ_max, and s was exactly rank H_{J*}.
+GRAM_SPLIT = 1e-4
 #: token_block_inverse keeps V inverse blocks of d×d; above this many entries (2 GB) it is not
 #: built and the solve it serves runs unpreconditioned (the one place memory would exceed
 #: O(nnz + V·d + m·d): V·d² is 131 MB at V = 1000, d = 128).
@@ -301,6 +329,52 @@ def context_chunks(m: int, V: int):
         yield slice(start, min(m, start + step))
 
 
+@dataclass(frozen=True)
+class TokenRankF:
+    """The token route's count ``dim F = Σ_u rank H_{T_u} − m + dim Σ_u N_u``
+    (StructuredGeometry.token_rank_F), with what it decided on."""
+
+    #: ``Σ_u rank H_{T_u}`` over the tokens with ``T_u ≠ ∅``
+    token_ranks: int
+    #: the smallest margin (decades) among the per-token rank decisions
+    token_margin: float
+    #: the contexts J* (those in some T_u with ``N_u ≠ 0``) and the largest component's share
+    contexts: int
+    largest_component: int
+    m: int
+    #: ``dim Σ_u N_u`` as a rank decision on the singular values of the stacked projectors onto
+    #: the N_u (Gram G), or None when a component's G would exceed TOKEN_GRAM_ENTRIES
+    null_sum: RankDecision | None
+
+    @property
+    def decision(self) -> RankDecision | None:
+        """``dim F`` as a RankDecision whose margin is the smallest of every decision made."""
+        if self.null_sum is None:
+            return None
+        return RankDecision(self.token_ranks - self.m + self.null_sum.rank, self.null_sum.cutoff,
+                            min(self.token_margin, self.null_sum.margin))
+
+
+def stacked_singular_values(blocks: Iterable[np.ndarray], width: int) -> np.ndarray:
+    """Singular values (descending) of the vertical stack of ``blocks`` (each ``· × width``) by
+    chunked QR (``R`` of ``[R; next blocks]``, TSQR): backward stable, so no squaring, and memory
+    ``width² + CHUNK_ENTRIES`` however many rows there are."""
+    if width == 0:
+        return np.zeros(0)
+    R = np.zeros((0, width))
+    pending: list[np.ndarray] = []
+    rows, chunk = 0, max(width, CHUNK_ENTRIES // max(width, 1))
+    for B in blocks:
+        pending.append(B)
+        rows += B.shape[0]
+        if rows >= chunk:
+            R = qr(np.vstack([R, *pending]), mode="r", check_finite=False)[0][:width]
+            pending, rows = [], 0
+    if pending:
+        R = qr(np.vstack([R, *pending]), mode="r", check_finite=False)[0][:width]
+    return np.linalg.svd(R, compute_uv=False)
+
+
 class StructuredGeometry:
     """Supports, anchors and the equality operator of one instance, without dense constraint
     matrices; the structured counterpart of geometry.Geometry (same anchors ``a_j = min S_j`` and
@@ -403,22 +477,131 @@ class StructuredGeometry:
 
     @cached_property
     def rank_F(self) -> RankDecision | None:
-        """``dim F`` as a rank decision (module docstring), or None when it could not be made."""
+        """``dim F`` as a rank decision (module docstring), or None when it could not be made. In
+        order: no equalities; the per-component blocks when they fit (exact singular values, the
+        cross-check of the other routes on small instances); H of full row rank; the token route."""
         if self.eq.n == 0:
             return RankDecision(0, 0.0, np.inf)
         s = self._block_singular_values()
         if s is not None:
             return decide_rank(s)
         sH = self.singular_values_H
-        if self.rank_H.rank < self.m:
-            return None
-        # With H of full row rank: σ_min(A_eq) ≥ σ_min(H), since ‖U H‖ ≥ σ_min(H)‖U‖ and the column
-        # u_j = Σ_z β_z (e_z − e_{a_j}) has ‖u_j‖ ≥ ‖β_j‖; and σ_max(A_eq) ≤ σ_max(H)·max_j √|S_j|,
-        # since ‖u_j‖² = ‖β_j‖² + (Σβ_j)² ≤ |S_j|‖β_j‖². So every singular value clears the cutoff
-        # placed at RANK_RTOL times that upper bound, by at least the margin returned.
-        cut = RANK_RTOL * sH[0] * np.sqrt(self.support_size.max())
-        margin = float(np.log10(sH[-1] / cut))
-        return RankDecision(self.eq.n, float(cut), margin) if margin > 0 else None
+        if self.rank_H.rank == self.m:
+            # With H of full row rank: σ_min(A_eq) ≥ σ_min(H), since ‖U H‖ ≥ σ_min(H)‖U‖ and the
+            # column u_j = Σ_z β_z (e_z − e_{a_j}) has ‖u_j‖ ≥ ‖β_j‖; and σ_max(A_eq) ≤
+            # σ_max(H)·max_j √|S_j|, since ‖u_j‖² = ‖β_j‖² + (Σβ_j)² ≤ |S_j|‖β_j‖². So every
+            # singular value clears the cutoff placed at RANK_RTOL times that upper bound, by at
+            # least the margin returned.
+            cut = RANK_RTOL * sH[0] * np.sqrt(self.support_size.max())
+            margin = float(np.log10(sH[-1] / cut))
+            if margin > 0:
+                return RankDecision(self.eq.n, float(cut), margin)
+        return self.token_rank_F.decision
+
+    # --- F token by token ------------------------------------------------------------------
+    @cached_property
+    def token_contexts(self) -> tuple[np.ndarray, np.ndarray]:
+        """``T_u = {j : u ∈ S_j}`` in CSR form by token: ``T_u = ctx[ptr[u]:ptr[u+1]]``, ascending."""
+        order = np.argsort(self.sup_tok, kind="stable")  # stable: contexts stay ascending
+        ptr = np.searchsorted(self.sup_tok[order], np.arange(self.V + 1))
+        return ptr, self.sup_ctx[order]
+
+    def _token_rank(self, T: np.ndarray) -> RankDecision:
+        """``rank H_{T_u}`` as a rank decision (RANK_RTOL relative to σ_max(H_{T_u}), as rank H)."""
+        if T.size == 1 and self.hsq[T[0]] > 0:  # one nonzero row: rank 1, nothing to decide
+            return RankDecision(1, 0.0, np.inf)
+        return decide_rank(np.linalg.svd(self.H[T], compute_uv=False))
+
+    def _token_range(self, T: np.ndarray, rank: int) -> np.ndarray:
+        """An orthonormal basis ``Q_u`` (|T_u| × rank) of ``range H_{T_u}``, of the rank already
+        decided (so the two SVDs of a token can never disagree on it)."""
+        return np.linalg.svd(self.H[T], full_matrices=False)[0][:, :rank]
+
+    @cached_property
+    def token_rank_F(self) -> TokenRankF:
+        """``dim F`` counted token by token; valid for every instance, the route rank_F takes
+        when neither the blocks nor the full-row-rank formula apply.
+
+        ``F⊥ = {W : (W h_j)_u equal for all u ∈ S_j, every j}`` (theory.md §2: F is spanned by the
+        ``(e_z − e_{a_j}) h_jᵀ``). With ``w_u`` row u of W, W ∈ F⊥ iff some ``x ∈ R^m`` (x_j the
+        common logit of S_j, determined by W) has ``H_{T_u} w_u = x_{T_u}`` for every u. For fixed x
+        each ``w_u`` ranges over an affine space of dimension ``d − rank H_{T_u}``, nonempty iff
+        ``x_{T_u} ∈ range H_{T_u}``, i.e. ``x ⊥ N_u = {c supported on T_u : Hᵀc = 0}``. Hence
+        the x that occur form ``X' = (Σ_u N_u)^⊥``, ``dim F⊥ = Σ_u (d − rank H_{T_u}) + dim X'
+        = Σ_u (d − rank H_{T_u}) + m − dim Σ_u N_u`` and
+        ``dim F = Σ_u rank H_{T_u} − m + dim Σ_u N_u`` (tokens with ``T_u = ∅`` give 0).
+
+        Only tokens with ``|T_u| > rank H_{T_u}`` have ``N_u ≠ 0``; their contexts J* split into
+        connected components (tokens sharing a context), whose sums are direct. On each,
+        ``dim Σ N_u = rank G``, ``G = Σ_u E_u (I − Q_u Q_uᵀ) E_uᵀ`` (a sum of the orthogonal
+        projectors onto the N_u, Q_u an orthonormal basis of range H_{T_u}), decided on the
+        singular values of the stack of the ``P_u = I − Q_u Q_uᵀ`` (Gram G, so σ = √λ) without
+        squaring: the eigenvalues of G above GRAM_SPLIT·λ_max give σ = √λ, the rest are
+        recomputed as the singular values of the stacked ``P_u Û_{T_u}`` (Û their eigenvectors).
+        """
+        ptr, ctx = self.token_contexts
+        total, margin = 0, np.inf
+        rank = np.zeros(self.V, dtype=np.intp)
+        for u in range(self.V):
+            T = ctx[ptr[u]:ptr[u + 1]]
+            if T.size == 0:
+                continue
+            dec = self._token_rank(T)  # singular values only: U can be |T_u| × d, |T_u| ≤ m
+            rank[u] = dec.rank
+            total += dec.rank
+            margin = min(margin, dec.margin)
+        count = np.diff(ptr)
+        star = np.flatnonzero(count > rank)  # the tokens with N_u ≠ 0
+        if star.size == 0:
+            return TokenRankF(total, margin, 0, 0, self.m, RankDecision(0, 0.0, np.inf))
+        # components of J*: contexts 0..m-1, the tokens of `star` m..m+V-1, an edge per j ∈ T_u
+        tok = np.repeat(np.arange(self.V), count)
+        keep = (count > rank)[tok]
+        cj, tok = ctx[keep], tok[keep]
+        graph = coo_matrix((np.ones(cj.size), (cj, self.m + tok)), shape=(self.m + self.V,) * 2)
+        _, label = connected_components(graph, directed=False)
+        J_star = np.unique(cj)
+        by_ctx = np.argsort(label[J_star], kind="stable")
+        by_tok = np.argsort(label[self.m + star], kind="stable")
+        cut_ctx = np.flatnonzero(np.diff(label[J_star][by_ctx])) + 1
+        cut_tok = np.flatnonzero(np.diff(label[self.m + star][by_tok])) + 1
+        # both split at the same labels: every component has contexts and tokens of `star`
+        comps = list(zip(np.split(J_star[by_ctx], cut_ctx), np.split(star[by_tok], cut_tok), strict=True))
+        largest = max(J.size for J, _ in comps)
+        if largest * largest > TOKEN_GRAM_ENTRIES:
+            return TokenRankF(total, margin, J_star.size, largest, self.m, None)
+        values = [self._null_sum_values(J, toks, rank) for J, toks in comps]
+        null_sum = decide_rank(np.sort(np.concatenate(values))[::-1])
+        return TokenRankF(total, margin, J_star.size, largest, self.m, null_sum)
+
+    def _null_sum_values(self, J: np.ndarray, tokens: np.ndarray, rank: np.ndarray) -> np.ndarray:
+        """Singular values of the stack of ``P_u E_uᵀ`` (rows per token u of ``tokens``, columns
+        the sorted contexts J of one component; ``rank`` the decided rank H_{T_u} by token), whose
+        Gram matrix is ``G = Σ_u E_u P_u E_uᵀ``: from the eigenvalues of G above
+        GRAM_SPLIT·λ_max, and squaring-free below it (token_rank_F)."""
+        ptr, ctx = self.token_contexts
+        blocks = [(np.searchsorted(J, ctx[ptr[u]:ptr[u + 1]]), ctx[ptr[u]:ptr[u + 1]], rank[u])
+                  for u in tokens]
+        G = np.zeros((J.size, J.size))
+        for t, T, r in blocks:
+            Q = self._token_range(T, r)
+            G[np.ix_(t, t)] -= Q @ Q.T
+            G[t, t] += 1.0
+        lam, vec = eigh(G, overwrite_a=True, check_finite=False, driver="evd")
+        small = lam < GRAM_SPLIT * lam[-1]
+        U = vec[:, small]
+        del vec, G
+
+        def projected() -> Iterator[np.ndarray]:
+            # Q_u recomputed rather than kept: keeping them all costs Σ_u |T_u|·rank H_{T_u}
+            # entries (315 MB at the cap, measured), recomputing one more pass of token SVDs
+            for t, T, r in blocks:
+                Q = self._token_range(T, r)
+                Ut = U[t]
+                yield Ut - Q @ (Q.T @ Ut)
+
+        big = np.sqrt(lam[~small])
+        return np.concatenate([big, stacked_singular_values(projected(), U.shape[1])])
 
     @property
     def F_dim(self) -> int | None:
@@ -427,8 +610,11 @@ class StructuredGeometry:
     @property
     def F_status(self) -> Status:
         if self.rank_F is None:
+            tr = self.token_rank_F
             return Status("inconclusive", "dim F not decided: an equality block exceeds "
-                          f"{LOCAL_RANK_CAP} entries and H does not have a clearly full row rank")
+                          f"{LOCAL_RANK_CAP} entries, H does not have a clearly full row rank, and "
+                          f"the token route's Gram matrix on {tr.largest_component} contexts "
+                          f"exceeds {TOKEN_GRAM_ENTRIES} entries")
         if not self.rank_F.clear:
             return Status("inconclusive", f"rank decision margin {self.rank_F.margin:.2f} decades")
         return Status("ok")
