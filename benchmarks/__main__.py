@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from . import crosscheck, gd_speed, property_times, scale, solve_speed
+from . import corpus, crosscheck, gd_speed, property_times, scale, solve_speed
 
 SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("gd", gd_speed.main),
@@ -19,6 +19,7 @@ SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("properties", property_times.main),
     ("scale", scale.main),
     ("crosscheck", crosscheck.main),
+    ("corpus", corpus.main),
 ]
 
 
