@@ -34,6 +34,13 @@ accepted, as on the dense route, when the bound it proves exceeds geometry.SCALE
 A defect ``ε = ‖G H‖`` at ``𝟙ᵀα = 1`` proves that every ``W``
 meeting Definition 2 has ``‖W‖ ≥ 1/ε``, since ``1 ≤ Σ α_{j,v}(ℓ_{j,a_j} − ℓ_{j,v}) = ⟨W, G H⟩``:
 that bound is stated in the verdict.
+
+**Sub-instances.** A certificate of a sub-instance whose constraints are some of the instance's is
+one of the instance: where m > d, one is sought before the ascent on the sub-instance of the
+tokens in the most supports (farkas_from_frequent_tokens; instance.restrict_vocabulary keeps
+exactly the constraints among those tokens), and during it on the contexts that carry the
+recession direction (farkas_from_subset). Mapped back, it is checked to consist of the
+instance's constraints and verified on the instance's H (_lifted).
 """
 
 from __future__ import annotations
