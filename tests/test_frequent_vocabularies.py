@@ -169,3 +169,15 @@ def test_unanchored_incompatibility_certificate_is_rejected():
     assert not bound > SCALE_CAP
     e = StructuredGeometry(sub).eq  # unmapped tokens are not the instance's support tokens
     assert anchored_equations(sg, K[e.ctx], e.plus, e.minus, sub_res.certificate) is None
+
+
+def test_an_inconclusive_sub_instance_does_not_end_the_search(monkeypatch):
+    """A sub-instance whose certificate proves too little leaves the decision to the next
+    vocabulary and to the whole instance, which still certifies."""
+    from ntpverify.core import structured
+
+    inst = zipf_corpus(2)
+    monkeypatch.setattr(structured, "_incompatible_on", lambda sg, T, sub, K: structured.Compatibility(
+        structured.Status("inconclusive", "too weak"), None, None, 1.0))
+    res = compatibility_structured(StructuredGeometry(inst))
+    assert res.compatible is False and "tokens in the most supports" not in res.status.reason

@@ -702,8 +702,8 @@ def compatibility_structured(sg: StructuredGeometry) -> Compatibility:
         return Compatibility(Status("ok", "no equations (every |S_j| = 1)"), True, zero, 0.0, 0.0)
     for T, sub, K in frequent_vocabularies(sg):
         found = _incompatible_on(sg, T, sub, K)
-        if found is not None:
-            return found
+        if found is not None and found.compatible is False:
+            return found  # a bound not above the cap proves nothing: try the next, then the whole
     return _compatibility_whole(sg)
 
 
