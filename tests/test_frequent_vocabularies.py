@@ -112,11 +112,10 @@ def test_unmapped_sub_certificate_is_rejected():
     inst = zipf_corpus()
     sg = StructuredGeometry(inst)
     T, sub, K = next(frequent_vocabularies(sg))
-    res = _sub_certificate(sub)
-    assert res is not None
-    r = res.sep.farkas_rows
-    right = _lifted(sg, Triples(K[r[:, 0]], T[r[:, 1]], T[r[:, 2]]), res.sep.farkas_y, "mapped")
-    wrong = _lifted(sg, Triples(*(r[:, i].astype(np.intp) for i in range(3))), res.sep.farkas_y, "unmapped")
+    mapped, unmapped = _sub_certificate(sub, K, T), _sub_certificate(sub, np.arange(sub.m))
+    assert mapped is not None and unmapped is not None
+    right = _lifted(sg, mapped[0], mapped[1], "mapped")
+    wrong = _lifted(sg, unmapped[0], unmapped[1], "unmapped")
     assert right.separable is False and wrong.separable is not False
 
 

@@ -823,7 +823,7 @@ def restrict_vocabulary(inst: Instance, tokens: Sequence[int] | np.ndarray,
     if T.size < 2 or T[0] < 0 or T[-1] >= inst.V:
         raise InputError("tokens", f"expected at least two distinct tokens in [0, {inst.V}), got {T.size}")
     kept = np.isin(inst.support_tokens, T)
-    counts = np.add.reduceat(kept.astype(np.intp), inst.support_indptr[:-1]) if inst.nnz else np.zeros(0)
+    counts = np.add.reduceat(kept.astype(np.intp), inst.support_indptr[:-1])  # every S_j is nonempty
     K = np.flatnonzero(counts > 0)
     if K.size == 0:
         raise InputError("tokens", "meet no context's support")

@@ -408,6 +408,12 @@ class StructuredGeometry:
         return int(np.argmin(S == np.arange(S.size))) if S[-1] >= S.size else S.size
 
     @cached_property
+    def support_keys(self) -> np.ndarray:
+        """``j·V + z`` for each support entry, ascending (contexts, then tokens): searched by
+        support_positions."""
+        return self.sup_ctx.astype(np.int64) * self.V + self.sup_tok
+
+    @cached_property
     def _off_anchor(self) -> np.ndarray:
         """The support entries (CSR positions) other than each row's first, the anchor ``a_j``."""
         first = np.zeros(self.sup_tok.size, dtype=bool)
@@ -659,7 +665,7 @@ def frequent_vocabularies(sg: StructuredGeometry) -> Iterator[tuple[np.ndarray, 
 
 def support_positions(sg: StructuredGeometry, ctx: np.ndarray, tok: np.ndarray) -> np.ndarray:
     """The CSR position of each ``(ctx, tok)`` in the supports, ``-1`` where ``tok ∉ S_ctx``."""
-    key = sg.sup_ctx.astype(np.int64) * sg.V + sg.sup_tok  # ascending: contexts, then tokens
+    key = sg.support_keys
     want = np.asarray(ctx, np.int64) * sg.V + np.asarray(tok, np.int64)
     at = np.minimum(np.searchsorted(key, want), key.size - 1)
     return np.where(key[at] == want, at, -1)

@@ -350,14 +350,20 @@ def _lifted(sg: StructuredGeometry, rows: Triples, y: np.ndarray, how: str) -> S
     return _infeasible(rows, y, combination_defect(sg.H, rows, y, sg.V), eps, how, bound)
 
 
-def _sub_certificate(sub: Instance) -> AscentResult | None:
-    """The sub-instance's certificate-only ascent, when it ends in a Farkas certificate."""
+def _sub_certificate(sub: Instance, contexts: np.ndarray,
+                     tokens: np.ndarray | None = None) -> tuple[Triples, np.ndarray, int] | None:
+    """The sub-instance's certificate-only ascent, when it ends in a Farkas certificate: its rows
+    mapped back to the instance (sub-instance context j is ``contexts[j]``, token t is
+    ``tokens[t]``, the same id without ``tokens``), multipliers and epochs."""
     sg = StructuredGeometry(sub)
     if sg.n_in == 0:  # every kept support is the kept vocabulary: no margin constraint to violate
         return None
     res = _ascend(sg, None, True, False, certificate_only=True)
-    ok = res.sep.separable is False and res.sep.farkas_rows is not None and res.sep.farkas_y is not None
-    return res if ok else None
+    r, y = res.sep.farkas_rows, res.sep.farkas_y
+    if res.sep.separable is not False or r is None or y is None:
+        return None
+    plus, minus = (r[:, i].astype(np.intp) if tokens is None else tokens[r[:, i]] for i in (1, 2))
+    return Triples(contexts[r[:, 0]].astype(np.intp), plus, minus), y, res.epochs
 
 
 def farkas_from_subset(sg: StructuredGeometry, D: np.ndarray) -> Separability | None:
@@ -371,15 +377,11 @@ def farkas_from_subset(sg: StructuredGeometry, D: np.ndarray) -> Separability | 
     order = np.argsort(-np.abs(D).sum(axis=1), kind="stable")
     size = SUBSET_FACTOR * sg.d
     while 0 < size <= sg.m // 2:
-        keep = np.sort(order[:size])
-        sub = _sub_certificate(drop_contexts(sg.inst, order[size:]))
-        if sub is not None:
-            r = sub.sep.farkas_rows
-            assert r is not None and sub.sep.farkas_y is not None  # _sub_certificate checked
-            rows = Triples(keep[r[:, 0]].astype(np.intp), r[:, 1].astype(np.intp), r[:, 2].astype(np.intp))
-            return _lifted(sg, rows, sub.sep.farkas_y,
-                           f"found on the {size} of {sg.m} contexts that carry most of the recession "
-                           f"direction, {sub.epochs} epochs of dual ascent there")
+        found = _sub_certificate(drop_contexts(sg.inst, order[size:]), np.sort(order[:size]))
+        if found is not None:
+            rows, y, epochs = found
+            return _lifted(sg, rows, y, f"found on the {size} of {sg.m} contexts that carry most of the "
+                           f"recession direction, {epochs} epochs of dual ascent there")
         size *= 2
     return None
 
@@ -390,14 +392,11 @@ def farkas_from_frequent_tokens(sg: StructuredGeometry) -> Separability | None:
     sub-instance holds exactly the instance's constraints among its tokens, so its certificate,
     mapped back, is one of the instance (_lifted)."""
     for T, inst, K in frequent_vocabularies(sg):
-        sub = _sub_certificate(inst)
-        if sub is not None:
-            r = sub.sep.farkas_rows
-            assert r is not None and sub.sep.farkas_y is not None  # _sub_certificate checked
-            rows = Triples(K[r[:, 0]].astype(np.intp), T[r[:, 1]], T[r[:, 2]])
-            cert = _lifted(sg, rows, sub.sep.farkas_y,
-                           f"found on the {T.size} of {sg.V} tokens in the most supports and the "
-                           f"{K.size} contexts they meet, {sub.epochs} epochs of dual ascent there")
+        found = _sub_certificate(inst, K, T)
+        if found is not None:
+            rows, y, epochs = found
+            cert = _lifted(sg, rows, y, f"found on the {T.size} of {sg.V} tokens in the most supports and "
+                           f"the {K.size} contexts they meet, {epochs} epochs of dual ascent there")
             if cert.separable is False:
                 return cert
     return None
@@ -505,7 +504,7 @@ def dual_ascent(sg: StructuredGeometry, sign_free: np.ndarray | None = None,
     cert = zero_embedding_certificate(sg)
     if cert is None and sign_free is None:
         cert = farkas_from_frequent_tokens(sg)
-    if cert is not None and cert.separable is False:
+    if cert is not None:  # both return only verified "not separable" verdicts
         return AscentResult(cert, _follow(cert), 0)
     return _ascend(sg, sign_free, shrink, sign_free is None)
 
